@@ -1,0 +1,49 @@
+"""``cnn``: the lab's first-generation network.
+
+Three 3x3 stride-1 convolutions with max-pooling, as in the classic Keras /
+TensorFlow MNIST tutorial CNN (itself a small LeNet-style design, LeCun et al.
+1998, "Gradient-based learning applied to document recognition"), with optional
+BatchNorm (Ioffe & Szegedy 2015). At 28x28 input: 28 -conv-> 26 -pool-> 13
+-conv-> 11 -pool-> 5 -conv-> 3, so 64 x 3 x 3 = 576 features reach the classifier.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from .registry import DigitNet, register_model
+
+
+def conv_block(cin: int, cout: int, k: int, batchnorm: bool, pool: bool) -> nn.Sequential:
+    """conv(k, no padding) -> [BN] -> ReLU -> [2x2 max-pool]."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, bias=not batchnorm)]
+    if batchnorm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.ReLU(inplace=True))
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class CNN(DigitNet):
+    def __init__(self, width: int, hidden: int, dropout: float, batchnorm: bool, num_classes: int):
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            conv_block(1, w, 3, batchnorm, pool=True),  # (N, w, 13, 13)
+            conv_block(w, 2 * w, 3, batchnorm, pool=True),  # (N, 2w, 5, 5)
+            conv_block(2 * w, 2 * w, 3, batchnorm, pool=False),  # (N, 2w, 3, 3)
+            nn.Flatten(),  # (N, 18w) = (N, 576) at width 32
+            nn.Dropout(dropout),
+            nn.Linear(18 * w, hidden),
+            nn.ReLU(inplace=True),
+        )
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward_features(self, x):
+        return self.features(x)
+
+
+@register_model("cnn", paper="LeCun et al. 1998 (LeNet family); TensorFlow CNN tutorial layout", num_params=93_482)
+def cnn(width: int = 32, hidden: int = 64, dropout: float = 0.25, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
+    """Generation-1 lab CNN: three 3x3 convs (w, 2w, 2w), 576 features at width 32, one hidden layer."""
+    return CNN(width, hidden, dropout, batchnorm, num_classes)
