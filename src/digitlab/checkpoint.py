@@ -1,0 +1,67 @@
+"""The one checkpoint format (``.pt``; ``.ckpt`` accepted), saved atomically and loaded without running code.
+
+A checkpoint is a plain dict of tensors and primitives: ``format``, ``model``,
+``model_kwargs``, ``state_dict``, ``config``, ``norm`` (mean/std), ``classes``,
+``metrics``, ``versions`` and, in ``last.pt`` only, ``train_state`` for resuming.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import CheckpointError
+from .models import DigitNet, create_model
+
+FORMAT = "digitlab-checkpoint-1"
+SUFFIXES = (".pt", ".ckpt")
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write to a temporary file in the same folder, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Save ``payload`` (see module doc) under ``path``, stamping the format."""
+    path = Path(path)
+    atomic_torch_save({"format": FORMAT, **payload}, path)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load and validate a checkpoint with ``weights_only=True`` (a checkpoint cannot run code)."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise CheckpointError(f"{path} is not a checkpoint: expected a {' or '.join(SUFFIXES)} file.")
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(f"{path} holds objects other than tensors and plain data; refusing to load it (it could run code).") from err
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        raise CheckpointError(f"{path} is truncated or not a PyTorch file ({str(err).splitlines()[0][:120]}).") from err
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a digitlab checkpoint (no '{FORMAT}' format tag).")
+    missing = {"model", "model_kwargs", "state_dict", "config", "norm", "classes"} - ckpt.keys()
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(sorted(missing))}; it is damaged.")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict[str, Any]) -> DigitNet:
+    """Rebuild the network of a loaded checkpoint, in eval mode."""
+    model = create_model(ckpt["model"], **ckpt["model_kwargs"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"Checkpoint weights do not fit model {ckpt['model']!r}: {str(err).splitlines()[0]}") from err
+    return model.eval()

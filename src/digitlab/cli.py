@@ -1,0 +1,262 @@
+"""The ``digitlab`` command line: a thin Typer layer over the lab's functions.
+
+Every DigitlabError becomes one red sentence and exit code 2 (``--debug`` shows
+the traceback); Ctrl-C exits 130.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+import typer
+
+from .console import TrainProgress, console, err_console, pct, secs, setup_logging, table
+from .errors import DigitlabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="digitlab: train, record, compare, tune and ship handwritten-digit recognisers.")
+
+
+class Ctx:
+    """Options shared by all commands."""
+
+    debug = False
+    runs_dir = Path("runs")
+    db: str | None = None
+    data_dir: str | None = None
+    models_dir = Path("models")
+
+    @classmethod
+    def store(cls) -> Any:
+        from .store import RunStore
+
+        return RunStore(cls.db, runs_dir=cls.runs_dir)
+
+
+@app.callback()
+def _global(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug log lines."),
+    runs_dir: Path = typer.Option(Path(os.environ.get("DIGITLAB_RUNS", "runs")), "--runs-dir", help="Folder of run folders."),
+    db: Optional[str] = typer.Option(None, "--db", help="Run database URL (default $DIGITLAB_DB or sqlite in the runs folder)."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Folder with the data files (default $DIGITLAB_DATA, then data/, then the cache)."),
+    models_dir: Path = typer.Option(Path(os.environ.get("DIGITLAB_MODELS", "models")), "--models-dir", help="Folder of promoted models."),
+) -> None:
+    Ctx.debug, Ctx.runs_dir, Ctx.db, Ctx.data_dir, Ctx.models_dir = debug, runs_dir, db, data_dir, models_dir
+    setup_logging(debug)
+
+
+@app.command()
+def params(markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table of docs/params.md.")) -> None:
+    """List every parameter: name, type, default, allowed range, unit, meaning."""
+    from .config import param_rows, params_markdown
+
+    if markdown:
+        sys.stdout.write(params_markdown())
+        return
+    cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
+    console.print(table("Parameters (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in param_rows()]))
+
+
+def _config(config: Optional[Path], overrides: list[str]) -> Any:
+    from .config import load_config
+
+    cfg = load_config(config, overrides)
+    for w in cfg.warnings():
+        err_console.print(f"[yellow]warning:[/] {w}")
+    return cfg
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def train(
+    overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. epochs=1 lr=0.01"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the interrupted run of this name."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots at the end."),
+) -> None:
+    """Train a model as a recorded run (folder, log, database rows, best.pt/last.pt, plots)."""
+    from .runs import resume_training, run_training
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM saves like Ctrl-C
+    store = Ctx.store()
+    if resume:
+        rec = store.get_run(resume)
+        with TrainProgress(json.loads(rec["config"])["epochs"], rec["epochs_done"] or 0) as bar:
+            name, result = resume_training(resume, runs_dir=Ctx.runs_dir, store=store, data_dir=Ctx.data_dir, progress=bar, plots=not no_plots)
+    else:
+        cfg = _config(config, overrides or [])
+        with TrainProgress(cfg.epochs) as bar:
+            name, result = run_training(cfg, runs_dir=Ctx.runs_dir, store=store, data_dir=Ctx.data_dir, progress=bar,
+                                        hooks=[bar.on_epoch], plots=not no_plots)
+    _print_summary(store.get_run(name))
+    if result.status == "interrupted":
+        err_console.print(f"[yellow]Interrupted.[/] Continue with: digitlab train --resume {name}")
+        raise typer.Exit(130)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_summary(rec: dict[str, Any]) -> None:
+    folder = Path(rec["run_dir"])
+    rows = [["run", rec["name"]], ["status", rec["status"]], ["model", rec["model"]], ["epochs", rec["epochs_done"]],
+            ["best val acc", f"{pct(rec['best_val_acc'])} (epoch {rec['best_epoch']})"], ["test acc at best", pct(rec["test_acc"])],
+            ["training time", secs(rec["train_seconds"])], ["evaluation time", secs(rec["eval_seconds"])],
+            ["folder", str(folder)], ["weights", f"{folder / 'weights' / 'best.pt'}, last.pt"]]
+    console.print(table("Run summary", ["", ""], rows))
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def summary(
+    overrides: list[str] = typer.Argument(None, help="key=value, e.g. model=cnn model_kwargs.width=64"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c"),
+) -> None:
+    """Layer-by-layer output shapes and parameter counts of a model."""
+    from .models import count_params, create_model, get_spec
+    from .models.summary import count_flops, summarize
+
+    cfg = _config(config, overrides or [])
+    spec = get_spec(cfg.model)
+    model = create_model(cfg.model, **cfg.model_kwargs)
+    rows = [[r.name, r.type, "[N," + ",".join(map(str, r.output_shape[1:])) + "]", f"{r.params:,}"] for r in summarize(model)]
+    console.print(table(f"{cfg.model}: {spec.summary}", ["layer", "type", "output shape", "params"], rows))
+    console.print(f"parameters: {count_params(model):,}   MACs per image: {count_flops(model) / 1e6:.2f} M   paper: {spec.paper}")
+    console.print(f"arguments: {json.dumps({**spec.kwargs, **cfg.model_kwargs})}")
+
+
+@app.command()
+def runs(
+    generation: Optional[int] = typer.Option(None, "--generation", "-g", help="Only runs of this generation."),
+    model: Optional[str] = typer.Option(None, "--model", help="Only runs of this model."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status."),
+) -> None:
+    """Table of all recorded runs."""
+    recs = Ctx.store().list_runs(generation, model, status)
+    rows = []
+    for r in recs:
+        c = json.loads(r["config"])
+        key = f"{c['optimizer']} lr={c['lr']} bs={c['batch_size']} ep={c['epochs']}"
+        rows.append([r["name"], r["model"], key, r["generation"], pct(r["best_val_acc"]), pct(r["test_acc"]), secs(r["train_seconds"]), r["status"]])
+    console.print(table(f"Runs ({len(recs)})", ["name", "model", "key params", "gen", "best val", "test", "train time", "status"], rows))
+
+
+@app.command()
+def show(run: str = typer.Argument(..., help="Run name.")) -> None:
+    """One run: config, per-epoch metrics, time and files."""
+    store = Ctx.store()
+    rec = store.get_run(run)
+    _print_summary(rec)
+    cfg = json.loads(rec["config"])
+    console.print(table("Config", ["parameter", "value"], [[k, json.dumps(v)] for k, v in cfg.items()]))
+    cols = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "train_seconds", "eval_seconds"]
+    rows = [[_fmt(e[c], c) for c in cols] for e in store.epochs(rec["id"])]
+    console.print(table("Epochs", cols, rows))
+    folder = Path(rec["run_dir"])
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    console.print(table("Files in " + str(folder), ["file"], [[f] for f in files]))
+    if rec["message"]:
+        console.print(f"[red]message:[/] {rec['message']}")
+    if rec["extra"]:
+        console.print(f"extra: {rec['extra']}")
+
+
+def _fmt(v: Any, col: str) -> str:
+    if v is None:
+        return ""
+    if col.endswith("_acc"):
+        return pct(v)
+    if col.endswith("seconds"):
+        return secs(v)
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+@app.command()
+def compare(
+    names: list[str] = typer.Argument(..., help="Two or more run names."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG to write (default runs/compare-<names>.png)."),
+) -> None:
+    """Side-by-side table of runs and one PNG overlaying their curves."""
+    from .plots import plot_curves
+
+    store = Ctx.store()
+    recs = [store.get_run(n) for n in names]
+    fields = ["model", "status", "epochs_done", "best_val_acc", "test_acc", "train_seconds", "best_epoch", "generation"]
+    cfgs = [json.loads(r["config"]) for r in recs]
+    differing = [k for k in cfgs[0] if k != "name" and len({json.dumps(c.get(k)) for c in cfgs}) > 1]
+    rows = [[f, *[_fmt(r[f], f) for r in recs]] for f in fields] + [[k, *[json.dumps(c.get(k)) for c in cfgs]] for k in differing]
+    console.print(table("Comparison", ["", *names], rows))
+    out = out or Ctx.runs_dir / f"compare-{'-vs-'.join(names)[:120]}.png"
+    plot_curves({r["name"]: store.epochs(r["id"]) for r in recs}, out)
+    console.print(f"curves: {out}")
+
+
+@app.command("eval")
+def eval_cmd(ref: str = typer.Argument(..., help="Run name, checkpoint file (.pt/.ckpt) or promoted model name."),
+             as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Re-evaluate a saved model on the test split: loss, accuracy, per-class accuracy, confusion matrix."""
+    from .catalog import evaluate_checkpoint, resolve
+
+    r = evaluate_checkpoint(resolve(ref, Ctx.store(), Ctx.models_dir), Ctx.data_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(r) + "\n")
+        return
+    console.print(f"{r['checkpoint']} ({r['model']}): test loss {r['loss']:.4f}, accuracy {pct(r['acc'])} on {r['n']} images")
+    console.print(table("Per-class accuracy", ["class", "accuracy"], [[c, pct(a)] for c, a in zip(r["classes"], r["per_class_acc"])]))
+    console.print(table("Confusion matrix (rows true, columns predicted)", ["", *r["classes"]], [[c, *row] for c, row in zip(r["classes"], r["confusion"])]))
+
+
+@app.command()
+def promote(run: str = typer.Argument(..., help="Run name."),
+            as_name: str = typer.Option(..., "--as", help="Name of the promoted model, e.g. gen1."),
+            new_version: bool = typer.Option(False, "--new-version", help="Add a new version when the name exists.")) -> None:
+    """Store a run's best weights as a named, never-overwritten model under models/."""
+    from .catalog import promote as do_promote
+
+    dest = do_promote(Ctx.store(), run, as_name, new_version, Ctx.models_dir)
+    console.print(f"promoted {run} -> {dest}")
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """Promoted models and their versions."""
+    rows = [[p["name"], f"v{p['version']}", p["run"], p["path"], p["created_at"]] for p in Ctx.store().list_promoted()]
+    console.print(table("Promoted models", ["name", "version", "run", "path", "created"], rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning errors into one sentence and an exit code."""
+    try:
+        app(args=argv, standalone_mode=False)
+        return 0
+    except DigitlabError as err:
+        if Ctx.debug:
+            err_console.print_exception()
+        err_console.print(f"[bold red]error:[/] {err}")
+        return 2
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err_console.print("[yellow]interrupted[/]")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one sentence unless --debug
+        if Ctx.debug or "--debug" in (argv or sys.argv):
+            err_console.print_exception()
+        err_console.print(f"[bold red]internal error:[/] {type(err).__name__}: {err} (run with --debug for the traceback)")
+        return 1
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

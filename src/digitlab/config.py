@@ -1,0 +1,185 @@
+"""The one config schema: every tunable parameter with type, default, range, unit and meaning.
+
+Config is plain data: YAML files in ``configs/`` plus ``key=value`` overrides,
+strict about unknown keys, saved into every run directory and checkpoint.
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+def P(default: Any, meaning: str, *, unit: str = "", tunable: bool = True, **rng: Any) -> Any:
+    """A documented parameter: ``rng`` holds pydantic bounds (ge, gt, le, lt)."""
+    return Field(default, description=meaning, json_schema_extra={"unit": unit, "tunable": tunable}, **rng)
+
+
+class TrainConfig(BaseModel):
+    """Everything that decides a training run. Field order is the order of ``digitlab params``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # --- run identity ---
+    name: str | None = P(None, "Run name; a fresh name is picked (model, model-2, ...) when empty", tunable=False, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    generation: int | None = P(None, "Model generation this run belongs to (for lineage and promotion)", tunable=False, ge=0)
+    parent: str | None = P(None, "Name of the run this one derives from (lineage)", tunable=False)
+    seed: int = P(0, "Random seed for init, shuffling, augmentation and dropout", tunable=False, ge=0)
+    # --- data ---
+    dataset: Literal["mnist", "fashion-mnist"] = P("mnist", "Training data set", tunable=False)
+    val_size: int = P(5000, "Images carved (stratified, seeded by split_seed) from the 60k training set for validation", unit="images", ge=0, le=30000, tunable=False)
+    split_seed: int = P(0, "Seed of the train/validation split (keep fixed to compare runs)", tunable=False, ge=0)
+    train_subset: int = P(0, "Use only this many training images (0 = all); for quick experiments", unit="images", ge=0, tunable=False)
+    # --- model ---
+    model: str = P("cnn", "Registered model name (see `digitlab summary` / `digitlab zoo`)")
+    model_kwargs: dict[str, Any] = P({}, "Keyword arguments of the model factory, e.g. {width: 64}")
+    # --- optimisation ---
+    epochs: int = P(8, "Passes over the training split", unit="epochs", ge=1, le=1000)
+    batch_size: int = P(128, "Training images per step (a multiple of 8 is fastest)", unit="images", ge=1, le=65536)
+    optimizer: Literal["sgd", "adam", "adamw"] = P("adamw", "Optimiser; sgd uses Nesterov momentum when nesterov is true")
+    lr: float = P(0.003, "Peak learning rate", gt=0, le=10)
+    momentum: float = P(0.9, "SGD momentum", ge=0, lt=1)
+    nesterov: bool = P(True, "Use Nesterov momentum with sgd")
+    beta1: float = P(0.9, "Adam/AdamW first-moment decay", ge=0, lt=1)
+    beta2: float = P(0.999, "Adam/AdamW second-moment decay", ge=0, lt=1)
+    weight_decay: float = P(5e-4, "Weight decay (decoupled for adamw, L2 for sgd/adam)", ge=0, le=1)
+    schedule: Literal["onecycle", "cosine", "step", "constant"] = P("onecycle", "Learning-rate schedule over the whole run")
+    warmup_epochs: float = P(0.0, "Linear warm-up from lr/25 before the schedule (onecycle warms up by itself)", unit="epochs", ge=0, le=100)
+    onecycle_pct: float = P(0.25, "Share of the run spent rising to the peak lr (onecycle)", gt=0, lt=1)
+    step_every: int = P(3, "Epochs between lr drops (step schedule)", unit="epochs", ge=1)
+    step_gamma: float = P(0.1, "Factor applied at each lr drop (step schedule)", gt=0, le=1)
+    label_smoothing: float = P(0.0, "Label smoothing of the cross-entropy loss", ge=0, lt=1)
+    grad_clip: float = P(0.0, "Clip the gradient norm to this value (0 = off)", ge=0)
+    early_stop: int = P(0, "Stop after this many epochs without a better validation accuracy (0 = off)", unit="epochs", ge=0)
+    ema: float = P(0.0, "Decay of the exponential moving average of weights used for evaluation (0 = off; e.g. 0.999)", ge=0, lt=1)
+    # --- augmentation (batched, on the fly) ---
+    augment: bool = P(True, "Random affine augmentation of every training batch")
+    rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)
+    scale: float = P(0.1, "Maximum relative zoom in or out", ge=0, lt=1)
+    shear: float = P(0.1, "Maximum shear factor", ge=0, le=1)
+    translate: float = P(0.1, "Maximum shift as a fraction of the image side", ge=0, le=0.5)
+    elastic: float = P(0.0, "Elastic distortion strength (0 = off; Simard et al. 2003)", unit="pixels", ge=0, le=10)
+    # --- machine ---
+    threads: int = P(0, "CPU threads for torch (0 = all cores)", tunable=False, ge=0)
+    eval_batch_size: int = P(1000, "Images per evaluation step", unit="images", ge=1, tunable=False)
+
+    def warnings(self) -> list[str]:
+        """Advice that is not an error."""
+        out = []
+        if self.batch_size % 8:
+            out.append(f"batch_size={self.batch_size} is not a multiple of 8; multiples of 8 run faster.")
+        return out
+
+
+FIELDS = TrainConfig.model_fields
+
+
+def param_rows() -> list[dict[str, str]]:
+    """One row per parameter: name, type, default, range, unit, tunable, meaning."""
+    rows = []
+    for name, f in FIELDS.items():
+        extra = f.json_schema_extra or {}
+        bounds = {k: getattr(m, k) for m in f.metadata for k in ("gt", "ge", "lt", "le", "pattern") if hasattr(m, k)}
+        rows.append({
+            "name": name, "type": _type_name(f.annotation), "default": repr(f.default),
+            "range": _range_text(bounds, f.annotation), "unit": str(extra.get("unit", "")),
+            "tunable": "yes" if extra.get("tunable") else "no", "meaning": f.description or "",
+        })
+    return rows
+
+
+def _type_name(ann: Any) -> str:
+    text = getattr(ann, "__name__", None) or str(ann)
+    return text.replace("typing.", "").replace("NoneType", "None")
+
+
+def _range_text(bounds: dict[str, Any], ann: Any) -> str:
+    if "Literal" in str(ann):
+        return " | ".join(str(a) for a in ann.__args__)
+    lo = f"{'>' if 'gt' in bounds else '>='} {bounds.get('gt', bounds.get('ge'))}" if {"gt", "ge"} & bounds.keys() else ""
+    hi = f"{'<' if 'lt' in bounds else '<='} {bounds.get('lt', bounds.get('le'))}" if {"lt", "le"} & bounds.keys() else ""
+    return ", ".join(x for x in (lo, hi) if x) or ("pattern" if "pattern" in bounds else "any")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["lr=0.01", "model_kwargs.width=64"]`` -> nested dict with YAML-typed values."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"Override {item!r} is not of the form key=value.")
+        try:
+            value = yaml.safe_load(raw) if raw else None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"Value of {key!r} is not valid YAML: {raw!r}.") from err
+        node = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in top.items():
+        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+    return merged
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``, or a ConfigError saying what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"Config file {path} is not valid YAML{line}.") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping of parameter: value, not a {type(data).__name__}.")
+    return data
+
+
+def make_config(data: dict[str, Any]) -> TrainConfig:
+    """Validate a plain dict into a TrainConfig, turning pydantic errors into one sentence."""
+    unknown = [k for k in data if k not in FIELDS]
+    if unknown:
+        k = unknown[0]
+        close = difflib.get_close_matches(k, FIELDS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else " Run `digitlab params` to list them."
+        raise ConfigError(f"Unknown parameter {k!r}.{hint}")
+    try:
+        return TrainConfig(**data)
+    except ValidationError as err:
+        e = err.errors()[0]
+        key = ".".join(str(x) for x in e["loc"]) or "config"
+        meaning = FIELDS[str(e["loc"][0])].description if e["loc"] and e["loc"][0] in FIELDS else ""
+        msg = e["msg"][:1].lower() + e["msg"][1:]
+        raise ConfigError(f"{key}={e.get('input')!r} is invalid: {msg} ({meaning}).") from err
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None) -> TrainConfig:
+    """Defaults <- ``base`` <- YAML file <- ``key=value`` overrides."""
+    data = dict(base or {})
+    if path is not None:
+        data = _merge(data, read_yaml(path))
+    data = _merge(data, parse_overrides(overrides or []))
+    return make_config(data)
+
+
+def params_markdown() -> str:
+    """``docs/params.md``: the parameter table, generated from the schema."""
+    cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
+    lines = ["# Parameters", "", "Generated by `digitlab params --markdown` from `src/digitlab/config.py`. Do not edit by hand.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in param_rows():
+        lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in cols) + " |")
+    return "\n".join(lines) + "\n"

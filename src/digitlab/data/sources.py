@@ -1,0 +1,74 @@
+"""Where the data files come from, in order: explicit dir / $DIGITLAB_DATA, the repo's data/, the user cache, a download.
+
+Downloads use pooch from the standard public mirrors; the mirror list can be
+replaced with ``$DIGITLAB_MIRRORS`` (space-separated base URLs), which the tests
+use to serve the files from a local HTTP server.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import DataError
+
+# MD5 of the *uncompressed* content (see data/README.md for provenance).
+FILES: dict[str, dict[str, str]] = {
+    "mnist": {
+        "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+        "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+        "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+        "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte.gz": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte.gz": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965",
+    },
+}
+MIRRORS: dict[str, list[str]] = {
+    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"],
+    "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+}
+REPO_DATA = Path(__file__).resolve().parents[3] / "data"
+
+
+def cache_dir() -> Path:
+    """The user cache: ``$DIGITLAB_CACHE`` or ``~/.cache/digitlab``."""
+    return Path(os.environ.get("DIGITLAB_CACHE", Path.home() / ".cache" / "digitlab"))
+
+
+def candidate_dirs(dataset: str, data_dir: str | Path | None = None) -> list[Path]:
+    """Folders searched for ``dataset``'s files, in priority order."""
+    explicit = data_dir or os.environ.get("DIGITLAB_DATA")
+    if explicit:
+        return [Path(explicit) / dataset, Path(explicit)]
+    return [REPO_DATA / dataset, cache_dir() / "data" / dataset]
+
+
+def locate(dataset: str, filename: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
+    """Path of ``filename`` of ``dataset``, downloading into the cache when nowhere else."""
+    if dataset not in FILES or filename not in FILES[dataset]:
+        raise DataError(f"Unknown data file {dataset}/{filename}.")
+    dirs = candidate_dirs(dataset, data_dir)
+    for d in dirs:
+        if (d / filename).is_file():
+            return d / filename
+    if data_dir or os.environ.get("DIGITLAB_DATA") or not download:
+        raise DataError(f"{filename} of {dataset} is not in {' or '.join(map(str, dirs))}; copy the official files there or leave --data-dir unset to download them.")
+    return fetch(dataset, filename, cache_dir() / "data" / dataset)
+
+
+def fetch(dataset: str, filename: str, dest: Path) -> Path:
+    """Download ``filename`` into ``dest`` from the first mirror that answers."""
+    import pooch  # only needed on a machine without the repo's data/
+
+    mirrors = os.environ.get("DIGITLAB_MIRRORS", "").split() or MIRRORS[dataset]
+    errors = []
+    for base in mirrors:
+        try:
+            path = pooch.retrieve(base.rstrip("/") + "/" + filename, known_hash=None, fname=filename, path=dest, progressbar=False)
+            return Path(path)
+        except Exception as err:  # noqa: BLE001 - any network failure means: try the next mirror
+            errors.append(f"{base}: {err}")
+    raise DataError(f"Could not download {filename} from any mirror ({'; '.join(errors)}); copy the files into data/{dataset}/ instead.")

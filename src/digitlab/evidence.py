@@ -1,0 +1,36 @@
+"""What every run records about where it came from: git commit, host, library versions."""
+from __future__ import annotations
+
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def git_commit() -> str | None:
+    """The lab's git commit (with ``+dirty`` when the tree has changes), or None outside a checkout."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries that decide a run's numbers."""
+    import numpy
+    import torch
+
+    from . import __version__
+
+    return {"digitlab": __version__, "python": sys.version.split()[0], "torch": str(torch.__version__),
+            "numpy": numpy.__version__, "platform": platform.platform()}
+
+
+def host() -> str:
+    """This machine's name."""
+    return socket.gethostname()

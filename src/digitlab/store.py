@@ -1,0 +1,208 @@
+"""The run database (SQLAlchemy Core): runs, their per-epoch metrics and promoted models.
+
+SQLite at ``runs/digitlab.db`` by default (WAL mode, waits for locks); any
+SQLAlchemy URL (``--db`` / ``$DIGITLAB_DB``), e.g. PostgreSQL for a team.
+Every write is one transaction, so a crash never leaves half a record.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError, ArgumentError
+
+from .errors import RunError, StoreError
+
+meta = sa.MetaData()
+EPOCH_COLUMNS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "train_seconds", "eval_seconds", "images_per_s"]
+
+runs = sa.Table(
+    "runs", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | completed | early-stopped | interrupted | failed
+    sa.Column("model", sa.String(64), nullable=False),
+    sa.Column("dataset", sa.String(32), nullable=False),
+    sa.Column("config", sa.Text, nullable=False),  # resolved TrainConfig as JSON
+    sa.Column("generation", sa.Integer), sa.Column("parent", sa.String(64)),
+    sa.Column("seed", sa.Integer), sa.Column("git_commit", sa.String(64)), sa.Column("host", sa.String(128)),
+    sa.Column("versions", sa.Text), sa.Column("run_dir", sa.Text),
+    sa.Column("created_at", sa.DateTime), sa.Column("finished_at", sa.DateTime),
+    sa.Column("epochs_done", sa.Integer, default=0),
+    sa.Column("train_seconds", sa.Float), sa.Column("eval_seconds", sa.Float),
+    sa.Column("best_epoch", sa.Integer), sa.Column("best_val_acc", sa.Float), sa.Column("best_val_loss", sa.Float),
+    sa.Column("test_acc", sa.Float), sa.Column("test_loss", sa.Float),  # at the best validation epoch
+    sa.Column("message", sa.Text), sa.Column("extra", sa.Text),  # JSON: study/trial links, ood results, ...
+)
+epochs = sa.Table(
+    "epochs", meta,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    *[sa.Column(c, sa.Float) for c in EPOCH_COLUMNS],
+)
+promoted = sa.Table(
+    "promoted", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False), sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")), sa.Column("path", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime),
+    sa.UniqueConstraint("name", "version"),
+)
+
+
+def default_url(runs_dir: str | Path = "runs") -> str:
+    """``$DIGITLAB_DB`` or SQLite inside the runs folder."""
+    return os.environ.get("DIGITLAB_DB") or f"sqlite:///{Path(runs_dir) / 'digitlab.db'}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return dict(r._mapping)
+
+
+class RunStore:
+    """Typed access to the run database; every method is one transaction."""
+
+    def __init__(self, url: str | None = None, runs_dir: str | Path = "runs"):
+        self.url = url or default_url(runs_dir)
+        try:
+            if self.url.startswith("sqlite:///"):
+                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = sa.create_engine(self.url, **({"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}))
+            if self.url.startswith("sqlite"):
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self._tx() as c:
+                meta.create_all(c)
+        except (ArgumentError, ImportError) as err:
+            raise StoreError(f"Database URL {self.url!r} is not usable: {err}.") from err
+        except OSError as err:
+            raise StoreError(f"Cannot create the run database folder for {self.url}: {err.strerror}.") from err
+
+    def _tx(self) -> Any:
+        return _Tx(self)
+
+    # -- runs
+    def create_run(self, name: str, cfg: dict[str, Any], run_dir: str, evidence: dict[str, Any]) -> int:
+        """Insert a ``running`` run; the name must be new."""
+        values = dict(name=name, status="running", model=cfg["model"], dataset=cfg["dataset"], config=json.dumps(cfg),
+                      generation=cfg.get("generation"), parent=cfg.get("parent"), seed=cfg.get("seed"),
+                      git_commit=evidence.get("git_commit"), host=evidence.get("host"),
+                      versions=json.dumps(evidence.get("versions", {})), run_dir=run_dir, created_at=_now(), epochs_done=0)
+        try:
+            with self._tx() as c:
+                return c.execute(runs.insert().values(**values)).inserted_primary_key[0]
+        except IntegrityError as err:
+            raise RunError(f"A run named {name!r} is already recorded; choose another name.") from err
+
+    def update_run(self, run_id: int, **values: Any) -> None:
+        """Set columns of one run (``extra`` may be a dict; it is merged into the stored JSON)."""
+        with self._tx() as c:
+            if isinstance(values.get("extra"), dict):
+                old = c.execute(sa.select(runs.c.extra).where(runs.c.id == run_id)).scalar()
+                values["extra"] = json.dumps({**json.loads(old or "{}"), **values["extra"]})
+            if values.get("status") not in (None, "running"):
+                values.setdefault("finished_at", _now())
+            c.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    def add_epoch(self, run_id: int, m: dict[str, Any]) -> None:
+        """Record one epoch's metrics (replacing a row of the same epoch, as a resumed run rewrites it)."""
+        with self._tx() as c:
+            c.execute(epochs.delete().where(epochs.c.run_id == run_id, epochs.c.epoch >= m["epoch"]))
+            c.execute(epochs.insert().values(run_id=run_id, epoch=m["epoch"], **{k: _num(m.get(k)) for k in EPOCH_COLUMNS}))
+            c.execute(runs.update().where(runs.c.id == run_id).values(epochs_done=m["epoch"]))
+
+    def list_runs(self, generation: int | None = None, model: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Runs, oldest first, optionally filtered."""
+        q = sa.select(runs).order_by(runs.c.id)
+        for col, val in (("generation", generation), ("model", model), ("status", status)):
+            if val is not None:
+                q = q.where(runs.c[col] == val)
+        with self._tx() as c:
+            return [_row(r) for r in c.execute(q)]
+
+    def get_run(self, name: str) -> dict[str, Any]:
+        """One run by name; an unknown name gets the closest known ones."""
+        with self._tx() as c:
+            r = c.execute(sa.select(runs).where(runs.c.name == name)).first()
+            if r is None:
+                names = [n for (n,) in c.execute(sa.select(runs.c.name))]
+        if r is None:
+            close = difflib.get_close_matches(name, names, n=3)
+            raise RunError(f"No run named {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "; `digitlab runs` lists them."))
+        return _row(r)
+
+    def epochs(self, run_id: int) -> list[dict[str, Any]]:
+        """Per-epoch metrics of one run, in order."""
+        with self._tx() as c:
+            return [_row(r) for r in c.execute(sa.select(epochs).where(epochs.c.run_id == run_id).order_by(epochs.c.epoch))]
+
+    # -- promoted models
+    def add_promoted(self, name: str, version: int, run_id: int, path: str) -> None:
+        try:
+            with self._tx() as c:
+                c.execute(promoted.insert().values(name=name, version=version, run_id=run_id, path=path, created_at=_now()))
+        except IntegrityError as err:
+            raise RunError(f"Model {name!r} version {version} is already promoted.") from err
+
+    def list_promoted(self) -> list[dict[str, Any]]:
+        with self._tx() as c:
+            q = sa.select(promoted, runs.c.name.label("run")).join(runs, promoted.c.run_id == runs.c.id, isouter=True)
+            return [_row(r) for r in c.execute(q.order_by(promoted.c.name, promoted.c.version))]
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None or (isinstance(v, float) and v != v) else float(v)  # NaN -> NULL
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cur.execute("PRAGMA busy_timeout=30000")  # wait up to 30 s for another writer
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class _Tx:
+    """``with store._tx() as conn``: one transaction; database failures become StoreError."""
+
+    def __init__(self, store: RunStore):
+        self.store = store
+
+    def __enter__(self) -> sa.Connection:
+        try:
+            self.ctx = self.store.engine.begin()
+            return self.ctx.__enter__()
+        except OperationalError as err:
+            raise _store_error(self.store.url, err) from err
+
+    def __exit__(self, *exc: Any) -> bool:
+        try:
+            self.ctx.__exit__(*exc)
+        except OperationalError as err:
+            raise _store_error(self.store.url, err) from err
+        if exc[0] is not None and issubclass(exc[0], OperationalError):
+            raise _store_error(self.store.url, exc[1]) from exc[1]
+        if exc[0] is not None and issubclass(exc[0], SQLAlchemyError) and not issubclass(exc[0], IntegrityError):
+            raise StoreError(f"The run database {self.store.url} failed: {str(exc[1]).splitlines()[0]}.") from exc[1]
+        return False
+
+
+def _store_error(url: str, err: Exception) -> StoreError:
+    text = str(err).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(f"The run database {url} is locked by another process; wait for it to finish or point --db elsewhere.")
+    return StoreError(f"Cannot use the run database {url}: {str(err).splitlines()[0][:200]}.")
+
+
+def iter_names(store: RunStore) -> Iterator[str]:
+    """All run names (for completion and suggestions)."""
+    yield from (r["name"] for r in store.list_runs())
