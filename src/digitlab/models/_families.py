@@ -1,2 +1,2 @@
 """Imports each family module so its ``@register_model`` calls run."""
-from . import cnn, fast  # noqa: F401
+from . import alexnet, cnn, fast, lenet5, mlp, regnet, resnet, rnn, vgg, vit  # noqa: F401
