@@ -1,0 +1,140 @@
+"""The predictor: picture -> digit boxes -> input checks -> model -> calibrated "not a digit" decision.
+
+One object serves the CLI, the API and the web app. Rejection combines
+(a) input checks on the ink (``checks.py``), (b) output scores and
+(c) feature distances (``rejection/``), calibrated on validation digits.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..checkpoint import load_checkpoint, model_from_checkpoint
+from ..errors import DigitlabError
+from .calibrate import model_view
+from .checks import check_page, check_digit
+from .image_io import load_image
+from .rejection import Rejector
+from .segment import segment_digits
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default.pt"
+NOT_A_DIGIT = "not a digit"
+
+
+@dataclass
+class DigitAnswer:
+    """The verdict on one digit box."""
+
+    label: str  # "0".."9" or "not a digit"
+    digit: int | None  # None when rejected
+    confidence: float  # softmax probability of the top class
+    top3: list[tuple[str, float]]
+    probs: list[float]
+    accepted: bool
+    reason: str | None  # why it was rejected
+    score: float  # combined in-distribution score (higher = more digit-like)
+    threshold: float
+    box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) in the picture
+    image: np.ndarray | None = field(default=None, repr=False)  # (28, 28) what the model saw
+
+    def to_dict(self, with_image: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        d["image"] = self.image.round(3).tolist() if with_image and self.image is not None else None
+        return d
+
+
+@dataclass
+class Answer:
+    """The verdict on one picture: its digits read left to right, top line first."""
+
+    source: str
+    text: str  # e.g. "4071"; a rejected box reads "?"; "" when nothing was accepted
+    digits: list[DigitAnswer]
+    error: str | None = None
+    ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self, with_image: bool = False) -> dict[str, Any]:
+        return {"source": self.source, "text": self.text, "error": self.error, "ms": round(self.ms, 2),
+                "digits": [d.to_dict(with_image) for d in self.digits]}
+
+
+class Predictor:
+    """A loaded model with its calibrated rejection; ``predict`` answers for one picture."""
+
+    def __init__(self, checkpoint: str | Path = DEFAULT_MODEL, reject_tpr: float | None = None):
+        ckpt = load_checkpoint(Path(checkpoint))
+        self.path = Path(checkpoint)
+        self.model = model_from_checkpoint(ckpt)
+        self.classes = list(ckpt["classes"])
+        self.mean, self.std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
+        self.rejector = Rejector.from_state(ckpt["rejection"]) if "rejection" in ckpt else None
+        self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"]}
+        torch.set_num_threads(max(torch.get_num_threads(), 1))
+        if reject_tpr is not None and self.rejector is not None:
+            self.rejector.tpr = reject_tpr
+            self.rejector.threshold = self._threshold_for(reject_tpr)
+
+    def _threshold_for(self, tpr: float) -> float:
+        """Re-calibrate to another acceptance rate using the stored validation reference of the combined score."""
+        ref = self.rejector.reference
+        names = list(ref)
+        combined = torch.stack([self.rejector.log_p(n, ref[n]) for n in names]).mean(0)
+        return torch.quantile(combined.double(), 1 - tpr).item()
+
+    @torch.no_grad()
+    def classify(self, images: np.ndarray, reasons: list[str | None] | None = None) -> list[DigitAnswer]:
+        """Classify MNIST-form images ``(N, 28, 28)`` in [0, 1]; ``reasons`` are input-check failures."""
+        reasons = reasons or [None] * len(images)
+        view = model_view(self.model, torch.from_numpy(np.asarray(images, np.float32)), self.mean, self.std)
+        probs = view.logits.softmax(1)
+        if self.rejector is not None:
+            score, thr = self.rejector.combined(view).tolist(), self.rejector.threshold
+        else:
+            score, thr = probs.amax(1).tolist(), 0.0
+        out = []
+        for i, p in enumerate(probs):
+            top = p.topk(3)
+            reason = reasons[i] or (None if score[i] >= thr else f"unlike the digits this model knows (score {score[i]:.2f} < {thr:.2f})")
+            k = int(top.indices[0])
+            out.append(DigitAnswer(self.classes[k] if reason is None else NOT_A_DIGIT, None if reason else k,
+                                   float(top.values[0]), [(self.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)],
+                                   [round(float(v), 5) for v in p], reason is None, reason, float(score[i]), float(thr),
+                                   image=np.asarray(images[i], np.float32)))
+        return out
+
+    def read(self, gray: np.ndarray) -> list[DigitAnswer]:
+        """All digits of a grey picture, in reading order; one rejected answer when it holds none."""
+        boxes = segment_digits(gray)
+        page_reason = check_page(boxes)
+        if not boxes:
+            return [self._empty(page_reason or "no ink found")]
+        reasons = [page_reason or check_digit(b) for b in boxes]
+        answers = self.classify(np.stack([b.image for b in boxes]), reasons)
+        for a, b in zip(answers, boxes):
+            a.box = b.box
+        return answers
+
+    def predict(self, source: str | Path | bytes, name: str | None = None) -> Answer:
+        """Answer for one file or encoded image; a bad input gives an Answer with ``error`` (never raises)."""
+        label = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
+        t0 = time.perf_counter()
+        try:
+            digits = self.read(load_image(source))
+        except DigitlabError as err:
+            return Answer(label, "", [], str(err), (time.perf_counter() - t0) * 1000)
+        text = "".join(d.label if d.accepted else "?" for d in digits) if any(d.accepted for d in digits) else ""
+        return Answer(label, text, digits, None, (time.perf_counter() - t0) * 1000)
+
+    def _empty(self, reason: str) -> DigitAnswer:
+        n = len(self.classes)
+        return DigitAnswer(NOT_A_DIGIT, None, 0.0, [], [0.0] * n, False, reason, float("-inf"),
+                           self.rejector.threshold if self.rejector else 0.0, None, np.zeros((28, 28), np.float32))

@@ -1,0 +1,50 @@
+"""Detector base class and registry."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ...errors import ModelError
+
+
+@dataclass
+class ModelView:
+    """What a detector sees of a batch: penultimate ``features (N, D)`` and ``logits (N, C)``; labels when fitting."""
+
+    features: torch.Tensor
+    logits: torch.Tensor
+    labels: torch.Tensor | None = None
+
+
+class Detector:
+    """Scores inputs; higher = more digit-like. Its fitted state is a dict of tensors (checkpoint-safe)."""
+
+    name = "base"
+
+    def fit(self, view: ModelView) -> None:
+        """Learn statistics from in-distribution training outputs (nothing to learn by default)."""
+
+    def score(self, view: ModelView) -> torch.Tensor:  # (N,)
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``fit`` learned."""
+
+
+DETECTORS: dict[str, type[Detector]] = {}
+
+
+def register_detector(cls: type[Detector]) -> type[Detector]:
+    DETECTORS[cls.name] = cls
+    return cls
+
+
+def create_detector(name: str) -> Detector:
+    if name not in DETECTORS:
+        raise ModelError(f"Unknown rejection detector {name!r}; known: {', '.join(sorted(DETECTORS))}.")
+    return DETECTORS[name]()
