@@ -59,7 +59,9 @@ def promote(store: RunStore, run: str, as_name: str, new_version: bool = False, 
     if not NAME.match(as_name):
         raise RunError(f"Model name {as_name!r} is not allowed: use letters, digits, '.', '_' and '-' (at most 64).")
     rec = store.get_run(run)
-    src = resolve(run, store, models_dir) if not Path(run).suffix else Path(run)
+    src = Path(rec["run_dir"]) / "weights" / "best.pt"  # the run's own file, whatever its name looks like (e.g. 'cnn-lr0.01')
+    if not src.is_file():
+        raise RunError(f"Run {rec['name']!r} has no weights/best.pt yet (status {rec['status']}).")
     load_checkpoint(src)  # refuse to promote a damaged file
     versions = promoted_versions(models_dir, as_name)
     if versions and not new_version:

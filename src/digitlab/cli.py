@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import click
 import typer
+from rich.markup import escape
 
 from .console import TrainProgress, console, err_console, pct, secs, setup_logging, table
 from .errors import DigitlabError
@@ -195,6 +196,29 @@ def compare(
     console.print(f"curves: {out}")
 
 
+@app.command()
+def zoo(
+    quick: bool = typer.Option(False, "--quick", help="One epoch on 2,000 images per model (CI smoke test); table to <runs-dir>/zoo-quick.md."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated model names (default: every registered model)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Markdown table to write, PNG beside it (default docs/model-zoo.md; quick: <runs-dir>/zoo-quick.md)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch in every run, overriding the recipes (0 = all cores)."),
+) -> None:
+    """Train every registered model with its recipe (configs/zoo/) and write the comparison table and plot."""
+    from .zoo import COLUMNS, format_row, output_paths, run_zoo, write_zoo_table
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM saves like Ctrl-C
+    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
+    rows = run_zoo(names, quick, Ctx.runs_dir, Ctx.store(), Ctx.data_dir, progress_factory=lambda cfg: TrainProgress(cfg.epochs),
+                   overrides=[f"threads={threads}"] if threads is not None else None)
+    console.print(table(f"Model zoo ({'quick' if quick else 'full recipes'})", COLUMNS, [format_row(r) for r in rows]))
+    if any(r["status"] == "interrupted" for r in rows):  # a partial zoo never replaces the table
+        err_console.print("[yellow]Interrupted;[/] the table was not written.")
+        raise typer.Exit(130)
+    md, png = output_paths(quick, Ctx.runs_dir, out)
+    write_zoo_table(rows, md, png, quick)
+    console.print(f"table: {md}   plot: {png}")
+
+
 @app.command("eval")
 def eval_cmd(ref: str = typer.Argument(..., help="Run name, checkpoint file (.pt/.ckpt) or promoted model name."),
              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -228,15 +252,31 @@ def models_cmd() -> None:
     console.print(table("Promoted models", ["name", "version", "run", "path", "created"], rows))
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens the lab to the network (a warning is printed)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model for Recognise (default: the shipped model, else the newest completed run)."),
+    allow_train: bool = typer.Option(False, "--allow-train", help="Beyond localhost, allow training and model changes behind a token printed at start-up."),
+) -> None:
+    """Open the lab in a browser: recognise pictures and drawings, compare runs, train and choose models."""
+    from .serve.main import make_settings, serve as run_server
+
+    run_server(host, port, make_settings(host, model, allow_train, Ctx.runs_dir, Ctx.db, Ctx.models_dir, Ctx.data_dir))
+
+
+from . import cli_recognize  # noqa: E402,F401  (registers predict and ood-eval on ``app``)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning errors into one sentence and an exit code."""
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        rc = app(args=argv, standalone_mode=False)  # typer.Exit(code) / Ctrl-C come back as a return value here
+        return rc if isinstance(rc, int) else 0
     except DigitlabError as err:
         if Ctx.debug:
             err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)  # one line, even in a pipe; '[' in paths is text
         return 2
     except click.exceptions.Exit as e:
         return e.exit_code
@@ -249,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the last line of defence: one sentence unless --debug
         if Ctx.debug or "--debug" in (argv or sys.argv):
             err_console.print_exception()
-        err_console.print(f"[bold red]internal error:[/] {type(err).__name__}: {err} (run with --debug for the traceback)")
+        err_console.print(f"[bold red]internal error:[/] {type(err).__name__}: {escape(str(err))} (run with --debug for the traceback)", soft_wrap=True)
         return 1
 
 
@@ -258,5 +298,7 @@ def run() -> None:
     sys.exit(main())
 
 
-if __name__ == "__main__":
-    run()
+if __name__ == "__main__":  # `python -m digitlab.cli`: run the imported module, whose app has every command registered
+    from digitlab import cli as _cli
+
+    _cli.run()

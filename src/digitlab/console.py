@@ -14,6 +14,8 @@ console = Console(stderr=False, highlight=False)
 if not console.is_terminal:  # pipes and files get whole lines, not an 80-column wrap
     console = Console(stderr=False, highlight=False, width=200)
 err_console = Console(stderr=True, highlight=False)
+if not err_console.is_terminal:
+    err_console = Console(stderr=True, highlight=False, width=200)
 
 
 def setup_logging(debug: bool = False) -> None:

@@ -1,6 +1,7 @@
-"""What every run records about where it came from: git commit, host, library versions."""
+"""What every run records about where it came from: git commit, host, library versions, machine description."""
 from __future__ import annotations
 
+import os
 import platform
 import socket
 import subprocess
@@ -34,3 +35,18 @@ def versions() -> dict[str, str]:
 def host() -> str:
     """This machine's name."""
     return socket.gethostname()
+
+
+def machine() -> str:
+    """CPU model and core count, e.g. 'Intel Xeon ... (2 cores), torch 2.13.0+cpu' (benchmark and zoo tables)."""
+    import torch
+
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu} ({os.cpu_count()} cores), torch {torch.__version__}"

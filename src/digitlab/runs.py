@@ -167,6 +167,12 @@ def finish(store: RunStore, run_id: int, folder: Path, cfg: TrainConfig, data: D
                      test_acc=best.get("test_acc"), test_loss=best.get("test_loss"))
     log.info("run %s %s after %d epochs: best val acc %.2f%% at epoch %s, test acc %.2f%%, %.1fs training",
              folder.name, result.status, len(h), 100 * (best.get("val_acc") or 0), best.get("epoch"), 100 * (best.get("test_acc") or 0), result.train_seconds)
+    best_pt = folder / "weights" / "best.pt"
+    if result.status != "interrupted" and best_pt.is_file() and len(data.val_y) >= 100:
+        from .recognize.calibrate import fit_rejection
+
+        cal = fit_rejection(best_pt, data, cfg.reject_tpr)
+        log.info("'not a digit' threshold %.3f calibrated to accept %.1f%% of validation digits", cal["threshold"], 100 * cal["tpr"])
     if plots and h and result.status != "interrupted":
         from .plots import plot_run  # matplotlib is imported only when plotting
 

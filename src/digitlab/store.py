@@ -10,6 +10,8 @@ import datetime as dt
 import difflib
 import json
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError, Ar
 from .errors import RunError, StoreError
 
 meta = sa.MetaData()
+BUSY_TIMEOUT_S = 30.0  # how long a SQLite writer waits for another process's lock before "locked"
 EPOCH_COLUMNS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "train_seconds", "eval_seconds", "images_per_s"]
 
 runs = sa.Table(
@@ -77,11 +80,10 @@ class RunStore:
         try:
             if self.url.startswith("sqlite:///"):
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(self.url, **({"connect_args": {"timeout": 30}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}))
+            self.engine = sa.create_engine(self.url, **({"connect_args": {"timeout": BUSY_TIMEOUT_S}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}))
             if self.url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            with self._tx() as c:
-                meta.create_all(c)
+            self._create_tables()
         except (ArgumentError, ImportError) as err:
             raise StoreError(f"Database URL {self.url!r} is not usable: {err}.") from err
         except OSError as err:
@@ -89,6 +91,17 @@ class RunStore:
 
     def _tx(self) -> Any:
         return _Tx(self)
+
+    def _create_tables(self) -> None:
+        """Create the missing tables; another process creating them at the same moment is not an error."""
+        for attempt in range(len(meta.tables) + 2):
+            try:
+                with self.engine.begin() as c:
+                    meta.create_all(c)
+                return
+            except OperationalError as err:  # create_all checks, then creates: not atomic across processes
+                if "already exists" not in str(err) or attempt == len(meta.tables) + 1:
+                    raise _store_error(self.url, err) from err
 
     # -- runs
     def create_run(self, name: str, cfg: dict[str, Any], run_dir: str, evidence: dict[str, Any]) -> int:
@@ -165,9 +178,17 @@ def _num(v: Any) -> float | None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-    cur.execute("PRAGMA busy_timeout=30000")  # wait up to 30 s for another writer
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")  # wait for another writer
     cur.execute("PRAGMA foreign_keys=ON")
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:  # readers never block the writer; switching a new file to WAL fails at once (no busy wait) while another process holds it
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
     cur.close()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +22,41 @@ from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .data import DigitData
 from .data.augment import augment_batch
+from .data.outliers import synthetic_outliers
 from .errors import TrainingError
 from .evidence import versions
 from .models import DigitNet, create_model
 
 EpochHook = Callable[[dict[str, Any]], None]
+
+
+class HeldInterrupts:
+    """``with HeldInterrupts():`` Ctrl-C / SIGTERM wait until the block ends, then act as usual.
+
+    An epoch's checkpoints and records (metrics.csv, database row) are written
+    together: a signal in between would leave ``last.pt`` ahead of the records,
+    and the resumed run would never record that epoch. Main thread only.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __enter__(self) -> "HeldInterrupts":
+        self.old: dict[int, Any] = {}
+        self.pending: list[tuple[int, Any]] = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.old[sig] = signal.signal(sig, lambda signum, frame: self.pending.append((signum, frame)))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        for signum, frame in self.pending:  # deliver what arrived, to the handler that was in place
+            handler = self.old[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
 
 class BatchProgress(Protocol):
@@ -154,15 +186,9 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
     loss_sum, correct, t0 = torch.zeros(()), torch.zeros((), dtype=torch.long), time.perf_counter()
     for b in range(per_epoch):
         idx = order[b * bs : (b + 1) * bs]
-        x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
-        if cfg.augment:
-            x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
-        x = x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt)
-        y = data.train_y[idx]
         for g in st.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(cfg, st.step, total, per_epoch)
-        logits = st.model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+        logits, loss = forward_loss(cfg, st, data, idx, fmt)
         if not torch.isfinite(loss):
             raise TrainingError(f"The loss became {loss.item()} at epoch {st.epoch + 1}, step {b + 1}; lower lr (now {cfg.lr}) or enable grad_clip. The last good checkpoint is kept.")
         st.opt.zero_grad(set_to_none=True)
@@ -174,11 +200,29 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
         if st.ema is not None:
             ema_update(st.ema, st.model, cfg.ema)
         loss_sum += loss.detach() * len(idx)
-        correct += (logits.detach().argmax(1) == y).sum()
+        correct += (logits.detach().argmax(1) == data.train_y[idx]).sum()
         if progress is not None and (b % 10 == 9 or b == per_epoch - 1):  # throttled: .item() and redraws cost time
             done = min((b + 1) * bs, n)
             progress.batch(st.epoch + 1, b + 1, per_epoch, loss_sum.item() / done, correct.item() / done)
     return {"train_loss": loss_sum.item() / n, "train_acc": correct.item() / n, "train_seconds": time.perf_counter() - t0}
+
+
+def forward_loss(cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Tensor,
+                 fmt: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of the (augmented) digits ``idx`` and the loss, with outlier exposure when on."""
+    x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
+    if cfg.augment:
+        x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
+    n = len(idx)
+    if cfg.outlier_exposure > 0:  # half a batch of synthetic non-digits rides along
+        x = torch.cat([x, synthetic_outliers(x[: max(n // 2, 1)], st.aug_gen)])
+    logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
+    logits = logits_all[:n]
+    loss = F.cross_entropy(logits, data.train_y[idx], label_smoothing=cfg.label_smoothing)
+    if cfg.outlier_exposure > 0:
+        out = logits_all[n:]
+        loss = loss + cfg.outlier_exposure * (out.logsumexp(1) - out.mean(1)).mean()  # cross-entropy to uniform
+    return logits, loss
 
 
 @torch.no_grad()
@@ -229,14 +273,15 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
                  "images_per_s": len(data.train_x) / max(m["train_seconds"], 1e-9)}
             st.history.append(m)
             # -- selection on validation; checkpoints written atomically
-            improved = len(data.val_y) == 0 or m["val_acc"] > st.best["val_acc"]
+            improved = len(data.val_y) == 0 or m["val_acc"] >= st.best["val_acc"]  # ties: the later, more annealed epoch
             st.stale = 0 if improved else st.stale + 1
             if improved:
                 st.best = {k: m[k] for k in ("epoch", "val_acc", "val_loss", "test_acc", "test_loss")}
-            if weights_dir is not None:
-                save_weights(cfg, data, st, weights_dir, improved, m)
-            for hook in on_epoch:
-                hook(m)
+            with HeldInterrupts():  # checkpoints and records of an epoch: all or nothing
+                if weights_dir is not None:
+                    save_weights(cfg, data, st, weights_dir, improved, m)
+                for hook in on_epoch:
+                    hook(m)
             # -- early stopping on validation
             if cfg.early_stop and st.stale >= cfg.early_stop and st.epoch < cfg.epochs:
                 status = "early-stopped"

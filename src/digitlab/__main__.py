@@ -1,0 +1,4 @@
+"""``python -m digitlab`` = the ``digitlab`` command."""
+from .cli import run
+
+run()

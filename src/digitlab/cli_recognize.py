@@ -1,0 +1,131 @@
+"""CLI commands of recognition: ``predict`` and ``ood-eval`` (registered on the main Typer app)."""
+from __future__ import annotations
+
+import csv
+import glob
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .cli import Ctx, app
+from .console import console, err_console, pct, table
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+
+
+def expand_sources(items: list[str]) -> list[tuple[str, str | bytes | None, str | None]]:
+    """(label, source, error) per picture: files, folders (their images), quoted globs, ``-`` for stdin bytes."""
+    out: list[tuple[str, str | bytes | None, str | None]] = []
+    for item in items:
+        if item == "-":
+            out.append(("<stdin>", sys.stdin.buffer.read(), None))
+        elif Path(item).is_dir():
+            files = sorted(p for p in Path(item).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            out += [(str(p), str(p), None) for p in files] or [(item, None, f"folder {item} holds no images")]
+        elif any(c in item for c in "*?["):
+            matches = sorted(glob.glob(item, recursive=True))
+            out += [(m, m, None) for m in matches] or [(item, None, f"no file matches {item}")]
+        else:
+            out.append((item, item, None))
+    return out
+
+
+def _line(a: dict) -> str:
+    if a["error"]:
+        return f"{a['source']}: error: {a['error']}"
+    parts = []
+    for d in a["digits"]:
+        if d["accepted"]:
+            top = ", ".join(f"{c} {p:.1%}" for c, p in d["top3"])
+            parts.append(f"{d['label']} ({d['confidence']:.1%}; top-3 {top})")
+        else:
+            parts.append(f"not a digit: {d['reason']}")
+    shown = f'"{a["text"]}" ' if len(a["digits"]) > 1 else ""
+    return f"{a['source']}: {shown}{' | '.join(parts)}  [{a['ms']:.0f} ms]"
+
+
+@app.command()
+def predict(
+    sources: list[str] = typer.Argument(..., help="Image files, folders, quoted globs, or - for stdin."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model (default: the shipped model)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV: source, text, digit index, label, confidence, accepted, reason, score."),
+    explain: Optional[Path] = typer.Option(None, "--explain", help="Folder for what the model saw (28x28 inputs, boxes, scores)."),
+    reject_tpr: Optional[float] = typer.Option(None, "--reject-tpr", min=0.5, max=0.9999, help="Accept this share of real digits (default: as calibrated)."),
+) -> None:
+    """Read the digit(s) in pictures, or say "not a digit"; one line per picture. Exit 1 if any picture failed."""
+    from .catalog import resolve
+    from .recognize.explain import write_explanation
+    from .recognize.predictor import DEFAULT_MODEL, Answer, Predictor
+
+    path = resolve(model, Ctx.store(), Ctx.models_dir) if model else DEFAULT_MODEL
+    predictor = Predictor(path, reject_tpr)
+    writer = csv.writer(sys.stdout) if as_csv else None
+    if writer:
+        writer.writerow(["source", "text", "index", "label", "confidence", "accepted", "reason", "score", "error"])
+    failed = 0
+    for label, src, error in expand_sources(sources):
+        answer = Answer(label, "", [], error) if error else predictor.predict(src, name=label)
+        failed += not answer.ok
+        d = answer.to_dict()
+        if as_json:
+            sys.stdout.write(json.dumps(d) + "\n")
+        elif writer:
+            for i, dg in enumerate(d["digits"]) or [(0, None)]:
+                writer.writerow([label, d["text"], i, dg and dg["label"], dg and round(dg["confidence"], 5), dg and dg["accepted"], dg and dg["reason"], dg and dg["score"], d["error"]])
+        else:
+            (err_console if answer.error else console).print(_line(d), markup=False)
+        if explain and answer.ok:
+            write_explanation(answer, src, explain)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("ood-eval")
+def ood_eval_cmd(ref: str = typer.Argument(..., help="Run name, checkpoint or promoted model."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """AUROC / FPR@95 / AUPR per out-of-distribution set and detector, and the accept/reject table."""
+    from .catalog import resolve
+    from .recognize.ood_eval import ood_eval
+
+    store = Ctx.store()
+    path = resolve(ref, store, Ctx.models_dir)
+    r = ood_eval(path, Ctx.data_dir)
+    _save_with_run(store, ref, r)
+    if as_json:
+        sys.stdout.write(json.dumps(r) + "\n")
+        return
+    print_ood(r)
+
+
+def _save_with_run(store, ref: str, r: dict) -> None:
+    """Keep the results with the run they evaluate (ood.json and the database), when ``ref`` is a run."""
+    from .errors import RunError
+
+    try:
+        rec = store.get_run(ref)
+    except RunError:
+        return
+    (Path(rec["run_dir"]) / "ood.json").write_text(json.dumps(r, indent=2))
+    store.update_run(rec["id"], extra={"ood": {"accepted_acc": r["accepted_acc"], "wrongly_rejected": r["wrongly_rejected"],
+                                               **{s: v["detectors"]["combined"] for s, v in r["sets"].items()}}})
+
+
+def print_ood(r: dict) -> None:
+    """The per-set, per-detector table and the accept/reject table."""
+    rows = []
+    for name, s in r["sets"].items():
+        for det, m in s["detectors"].items():
+            rows.append([name, det, pct(m["auroc"]), pct(m["fpr95"]), pct(m["aupr_in"]), pct(m["aupr_out"])])
+    console.print(table("Out-of-distribution detection (MNIST test = in-distribution)", ["set", "detector", "AUROC", "FPR@95", "AUPR-in", "AUPR-out"], rows))
+    console.print(r["definition"])
+    acc_rows = [["MNIST test", pct(1 - r["wrongly_rejected"]), f"accuracy {pct(r['test_acc'])}, on accepted {pct(r['accepted_acc'])}"]]
+    acc_rows += [[n, pct(s["accepted_at_threshold"]), f"{s['n']} images"] for n, s in r["sets"].items()]
+    console.print(table(f"Accepted at the deployed threshold {r['threshold']:.3f} (calibrated to accept {pct(r['calibrated_tpr'])} of validation digits)",
+                        ["set", "accepted", "note"], acc_rows))
+
+
