@@ -65,8 +65,10 @@ def params(markdown: bool = typer.Option(False, "--markdown", help="Print the Ma
 
 def _config(config: Optional[Path], overrides: list[str]) -> Any:
     from .config import load_config
+    from .models.registry import check_model_args
 
     cfg = load_config(config, overrides)
+    check_model_args(cfg.model, cfg.model_kwargs)
     for w in cfg.warnings():
         err_console.print(f"[yellow]warning:[/] {w}")
     return cfg

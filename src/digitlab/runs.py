@@ -20,6 +20,7 @@ from .config import TrainConfig, make_config
 from .data import DigitData, load_digits
 from .errors import DigitlabError, RunError
 from .evidence import git_commit, host, versions
+from .models.registry import check_model_args
 from .store import RunStore
 from .train import BatchProgress, EpochHook, TrainResult, train
 
@@ -105,6 +106,7 @@ def run_training(cfg: TrainConfig, *, runs_dir: Path = Path("runs"), store: RunS
                  data: DigitData | None = None, data_dir: str | None = None, progress: BatchProgress | None = None,
                  hooks: list[EpochHook] = (), plots: bool = True, extra: dict[str, Any] | None = None) -> tuple[str, TrainResult]:
     """Train ``cfg`` as a recorded run: folder, log, database rows, checkpoints, plots. Returns (name, result)."""
+    check_model_args(cfg.model, cfg.model_kwargs)  # a wrong model name must not leave a run folder behind
     store = store or RunStore(runs_dir=runs_dir)
     folder = new_run_dir(runs_dir, cfg.name, cfg.model)
     cfg = cfg.model_copy(update={"name": folder.name})

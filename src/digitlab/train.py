@@ -147,6 +147,11 @@ class LoopState:
     stale: int = 0  # epochs since the best validation accuracy
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def deployed(self) -> DigitNet:
+        """The weights that are evaluated and shipped: the EMA copy when on."""
+        return self.ema if self.ema is not None else self.model
+
     def train_state(self) -> dict[str, Any]:
         return {"optimizer": self.opt.state_dict(), "ema": self.ema.state_dict() if self.ema else None,
                 "aug_rng": self.aug_gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": self.epoch,
@@ -267,7 +272,7 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
         while st.epoch < cfg.epochs:
             # -- one epoch of optimisation, then evaluation (timed apart)
             m = train_epoch(cfg, st, data, progress)
-            m.update(evaluate_epoch(cfg, st.ema or st.model, data))
+            m.update(evaluate_epoch(cfg, st.deployed, data))
             st.epoch += 1
             m = {"epoch": st.epoch, "lr": st.opt.param_groups[0]["lr"], **m,
                  "images_per_s": len(data.train_x) / max(m["train_seconds"], 1e-9)}
@@ -289,12 +294,12 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
     except KeyboardInterrupt:
         status = "interrupted"
     train_seconds = sum(h["train_seconds"] for h in st.history)
-    return TrainResult(status, st.history, st.best, st.ema or st.model, train_seconds)
+    return TrainResult(status, st.history, st.best, st.deployed, train_seconds)
 
 
 def save_weights(cfg: TrainConfig, data: DigitData, st: LoopState, folder: Path, improved: bool, m: dict[str, Any]) -> None:
     """``best.pt`` (deployed weights: the EMA when on) when validation improved; ``last.pt`` always, with resume state."""
-    deployed = st.ema or st.model
+    deployed = st.deployed
     if improved:
         save_checkpoint(folder / "best.pt", checkpoint_payload(cfg, data, deployed, m))
     last = checkpoint_payload(cfg, data, st.model, m)

@@ -79,8 +79,8 @@ def get_spec(name: str) -> ModelSpec:
     return _REGISTRY[name]
 
 
-def create_model(name: str, **kwargs: Any) -> DigitNet:
-    """Build model ``name``; unknown names or keyword arguments fail loudly."""
+def check_model_args(name: str, kwargs: dict[str, Any]) -> ModelSpec:
+    """The spec of ``name`` after checking that it takes every keyword in ``kwargs``."""
     spec = get_spec(name)
     unknown = set(kwargs) - set(spec.kwargs)
     if unknown:
@@ -88,6 +88,12 @@ def create_model(name: str, **kwargs: Any) -> DigitNet:
             f"Model {name!r} has no argument(s) {', '.join(sorted(unknown))}; "
             f"it takes: {', '.join(sorted(spec.kwargs)) or 'nothing'}."
         )
+    return spec
+
+
+def create_model(name: str, **kwargs: Any) -> DigitNet:
+    """Build model ``name``; unknown names or keyword arguments fail loudly."""
+    spec = check_model_args(name, kwargs)
     try:
         return spec.factory(**kwargs)
     except (TypeError, ValueError) as err:

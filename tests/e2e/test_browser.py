@@ -1,0 +1,217 @@
+"""End-to-end: the web app in Chromium against the real server (issue 5).
+
+Recognise (file input, a synthetic drop, drawing), Train (a 1-epoch job on 500
+images, live progress, then the run in Runs), Runs (overlaid curves, a run's
+plots and log), Models, language switch, 360 px layout and the offline shell.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthetic import load_mnist_test
+
+pytestmark = pytest.mark.slow
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def digit_png(tmp_path_factory):
+    """An MNIST test digit (a 7) as dark ink on white paper, 4x enlarged."""
+    images, _ = load_mnist_test(1)
+    path = tmp_path_factory.mktemp("pictures") / "seven.png"
+    Image.fromarray(255 - np.kron(images[0], np.ones((4, 4), np.uint8))).save(path)
+    return path
+
+
+def check_answer_shown(page, root: str) -> None:
+    """An answer with a read text, 10 probability bars and the 28x28 picture is on screen under ``root``."""
+    answer = page.locator(f"{root} .answer").first
+    answer.wait_for(timeout=TIMEOUT_MS)
+    assert answer.locator("[data-testid=answer-text]").inner_text().strip()
+    assert answer.locator(".bars li").count() == 10
+    assert answer.locator("canvas.seen").count() == 1
+
+
+def draw_one(page) -> None:
+    """Draw a "1": a vertical line down the middle of the pad with the mouse."""
+    box = page.locator("#pad").bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    for k in range(1, 21):
+        page.mouse.move(x + k * 0.2, box["y"] + (0.15 + 0.035 * k) * box["height"])
+    page.mouse.up()
+
+
+def test_choose_a_file(page, digit_png):
+    page.set_input_files("#file-input", str(digit_png))
+    check_answer_shown(page, "#answers")
+    assert page.locator("#answers .answer .source").inner_text() == "seven.png"
+
+
+def test_drop_a_file(page, digit_png):
+    data = base64.b64encode(digit_png.read_bytes()).decode()
+    transfer = page.evaluate_handle("""([b64, name]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], name, { type: 'image/png' }));
+        return dt;
+    }""", [data, "dropped.png"])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    check_answer_shown(page, "#answers")
+    assert page.locator("#answers .answer .source").inner_text() == "dropped.png"
+
+
+def test_draw_a_digit(page, digit_png, shot):
+    draw_one(page)
+    check_answer_shown(page, "#pad-answer")
+    page.click("#pad-undo")
+    page.locator("#pad-answer .answer").wait_for(state="detached", timeout=TIMEOUT_MS)  # empty pad: the hint again
+    draw_one(page)
+    check_answer_shown(page, "#pad-answer")
+    page.set_input_files("#file-input", str(digit_png))
+    check_answer_shown(page, "#answers")
+    shot(page, "recognise")
+
+
+def test_train_form_checks_values_in_the_browser_and_on_the_server(page):
+    jobs_before = len(page.request.get("/api/jobs").json())
+    page.click("[data-tab=train]")
+    page.locator("#p-epochs").wait_for()
+    page.fill("#p-epochs", "0")
+    page.click("#train-start")
+    assert "at least 1" in page.locator("[data-param=epochs] .field-error").inner_text()
+    assert page.locator("#p-epochs").get_attribute("aria-invalid") == "true"
+    page.fill("#p-epochs", "1")
+    page.fill("#p-model", "no-such-model")  # free text in the browser; the server knows the models
+    page.click("#train-start")
+    message = page.locator("#train-message .error")
+    message.wait_for(timeout=TIMEOUT_MS)
+    assert "Unknown model" in message.inner_text()
+    assert len(page.request.get("/api/jobs").json()) == jobs_before  # nothing was queued
+
+
+def test_train_a_tiny_model_and_find_it_in_runs(page, server, shot):
+    page.click("[data-tab=train]")
+    page.locator("#p-epochs").wait_for()
+    for name, value in {"model": "fast", "epochs": "1", "train_subset": "500", "val_size": "500", "threads": "1"}.items():
+        page.fill(f"#p-{name}", value)
+    page.click("#train-start")
+    status = page.locator("#train-progress [data-testid=job-status]")
+    status.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function("document.querySelector('#train-progress [data-testid=job-status]').textContent === 'completed'",
+                           timeout=300_000)
+    run = page.locator("#train-progress [data-testid=job-run]").inner_text()
+    assert run and run != server.run
+    assert page.locator("#train-queue tbody tr").count() >= 1
+    shot(page, "train")
+    page.click("[data-tab=runs]")
+    page.locator(f"#runs-table tr[data-run='{run}']").wait_for(timeout=TIMEOUT_MS)
+    assert "completed" in page.locator(f"#runs-table tr[data-run='{run}'] .c-status").inner_text()
+
+
+def test_runs_table_compare_and_open(page, server, shot):
+    page.click("[data-tab=runs]")
+    rows = page.locator("#runs-table tbody tr[data-run]")
+    rows.first.wait_for(timeout=TIMEOUT_MS)
+    page.fill("#runs-filter", "no-such-run")
+    assert rows.count() == 0
+    page.fill("#runs-filter", "fast")
+    for i in range(rows.count()):
+        rows.nth(i).locator("input[type=checkbox]").check()
+    page.click("#runs-compare")
+    page.locator("[data-testid=chart-loss] canvas").wait_for(timeout=TIMEOUT_MS)
+    page.locator("[data-testid=chart-acc] canvas").wait_for(timeout=TIMEOUT_MS)
+    page.click("#runs-table th button.sort >> text=Test acc.")  # sortable
+    assert page.locator("#runs-table th[aria-sort=ascending]").count() == 1
+    page.click(f"#runs-table tr[data-run='{server.run}'] button.link")
+    page.locator("#run-detail img[alt='Confusion matrix (test)']").wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_function("[...document.querySelectorAll('#run-detail img')].every((i) => i.complete && i.naturalWidth > 0)")
+    assert "epoch 1" in page.locator("#run-detail pre.log").text_content()
+    shot(page, "runs")
+
+
+def test_models_tab_switches_the_recognise_model(page, server, shot):
+    page.click("[data-tab=models]")
+    page.locator("#models-promoted table").wait_for(timeout=TIMEOUT_MS)
+    assert server.run in page.locator("[data-testid=current-model]").inner_text()
+    page.click("#models-promoted button.primary")  # "Use" gen1:v1
+    page.locator("#models-message >> text=gen1:v1").wait_for(timeout=TIMEOUT_MS)
+    assert "gen1:v1" in page.locator("[data-testid=current-model]").inner_text()
+    assert page.request.get("/api/info").json()["model"]["ref"] == "gen1:v1"
+    shot(page, "models")
+
+
+def test_language_switch(page):
+    assert page.locator("[data-tab=recognise]").inner_text() == "Recognise"
+    page.select_option("#lang", "zh")
+    assert page.locator("[data-tab=recognise]").inner_text() == "识别"
+    assert page.locator("[data-tab=train]").inner_text() == "训练"
+    assert page.evaluate("document.documentElement.lang") == "zh-Hans"
+    page.reload()
+    assert page.locator("[data-tab=recognise]").inner_text() == "识别"  # the choice is remembered
+    page.select_option("#lang", "en")
+
+
+def test_language_defaults_to_the_browser_language(browser, server):
+    context = browser.new_context(locale="zh-CN")
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        page.locator("#tab-recognise h2").first.wait_for()
+        assert page.locator("[data-tab=models]").inner_text() == "模型"
+        assert page.locator("#dropzone p").inner_text().startswith("把图片拖到这里")
+    finally:
+        context.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, server, digit_png, shot):
+    context = browser.new_context(locale="en-US", viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        for tab in ("runs", "train", "models", "recognise"):
+            page.click(f"[data-tab={tab}]")
+            page.wait_for_timeout(300)
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 360, tab
+        page.set_input_files("#file-input", str(digit_png))
+        check_answer_shown(page, "#answers")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= 360
+        shot(page, "mobile")
+    finally:
+        context.close()
+
+
+def test_the_shell_opens_offline(browser, server):
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_function("navigator.serviceWorker.ready.then(() => true)", timeout=TIMEOUT_MS)
+        page.reload()
+        page.wait_for_function("!!navigator.serviceWorker.controller", timeout=TIMEOUT_MS)
+        context.set_offline(True)
+        page.reload()
+        assert page.locator("[data-tab=runs]").inner_text() == "Runs"
+        page.locator("#offline").wait_for(timeout=TIMEOUT_MS)
+        page.locator("#pad").wait_for()
+    finally:
+        context.close()
+
+
+def test_first_load_is_small(browser, server):
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("requestfinished", requests.append)
+        page.goto(server.url, wait_until="networkidle")
+        total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in requests)
+        assert 0 < total <= 500_000, total
+    finally:
+        context.close()

@@ -1,0 +1,171 @@
+"""The config schema: defaults, documentation of every field, YAML + overrides, and one-sentence errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from digitlab.config import FIELDS, TrainConfig, load_config, param_rows, params_markdown, parse_overrides
+from digitlab.errors import ConfigError
+
+
+def test_defaults_are_valid():
+    cfg = load_config()
+    assert cfg == TrainConfig()
+    assert cfg.model == "cnn" and cfg.dataset == "mnist" and cfg.epochs >= 1 and cfg.name is None
+    assert cfg.warnings() == []
+
+
+def test_every_parameter_is_documented():
+    rows = param_rows()
+    assert [r["name"] for r in rows] == list(FIELDS)
+    for r in rows:
+        assert r["meaning"].strip(), f"{r['name']} has no meaning"
+        assert r["type"].strip() and r["range"].strip(), r
+        assert r["tunable"] in ("yes", "no")
+    by = {r["name"]: r for r in rows}
+    assert by["lr"]["range"] == "> 0, <= 10" and by["lr"]["type"] == "float"
+    assert by["epochs"]["unit"] == "epochs" and by["optimizer"]["range"] == "sgd | adam | adamw"
+
+
+def test_params_markdown_matches_docs():
+    doc = REPO / "docs" / "params.md"
+    assert doc.is_file(), "docs/params.md is missing: run `make docs`"
+    assert doc.read_text() == params_markdown(), "docs/params.md is stale: run `make docs` (digitlab params --markdown > docs/params.md)"
+
+
+def test_params_markdown_has_a_row_per_field():
+    md = params_markdown()
+    for name in FIELDS:
+        assert f"\n| {name} | " in md
+    assert "str \\| None" in md  # pipes inside cells are escaped
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").rglob("*.yaml")), ids=lambda p: str(p.relative_to(REPO / "configs")))
+def test_committed_configs_load(path):
+    cfg = load_config(path)
+    assert isinstance(cfg, TrainConfig)
+
+
+def test_configs_folder_is_not_empty():
+    assert {"default.yaml", "fast.yaml"} <= {p.name for p in (REPO / "configs").glob("*.yaml")}
+
+
+def test_fast_config_values():
+    cfg = load_config(REPO / "configs" / "fast.yaml")
+    assert cfg.model == "fast" and cfg.epochs == 1 and cfg.optimizer == "adam" and cfg.model_kwargs["c1"] == 24
+
+
+# --- precedence ----------------------------------------------------------------------------------------------
+
+def yaml_file(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "cfg.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_file_beats_defaults_and_override_beats_file(tmp_path):
+    p = yaml_file(tmp_path, "epochs: 5\nlr: 0.01\nmodel: fast\nmodel_kwargs: {c1: 16, hidden: 64}\n")
+    cfg = load_config(p, ["lr=0.02", "model_kwargs.hidden=32", "augment=false"])
+    assert cfg.epochs == 5  # file over default
+    assert cfg.lr == 0.02  # override over file
+    assert cfg.model == "fast" and cfg.augment is False
+    assert cfg.model_kwargs == {"c1": 16, "hidden": 32}  # nested override merges into the file's mapping
+    assert cfg.batch_size == TrainConfig().batch_size  # untouched default
+
+
+def test_nested_override_without_file():
+    cfg = load_config(None, ["model_kwargs.width=64", "model_kwargs.dropout=0.1"])
+    assert cfg.model_kwargs == {"width": 64, "dropout": 0.1}
+
+
+def test_override_values_are_yaml_typed():
+    cfg = load_config(None, ["lr=1e-3", "epochs=3", "nesterov=no", "name=", "generation=2"])
+    assert cfg.lr == 0.001 and cfg.epochs == 3 and cfg.nesterov is False and cfg.name is None and cfg.generation == 2
+
+
+def test_parse_overrides_builds_nested_dicts():
+    assert parse_overrides(["a.b.c=1", "a.b.d=x", "e=[1, 2]"]) == {"a": {"b": {"c": 1, "d": "x"}}, "e": [1, 2]}
+
+
+@pytest.mark.parametrize("item", ["lr", "=3", ""])
+def test_malformed_override(item):
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides([item])
+
+
+def test_override_with_invalid_yaml_value():
+    with pytest.raises(ConfigError, match="'model_kwargs' is not valid YAML"):
+        parse_overrides(["model_kwargs={a: [1"])
+
+
+# --- errors ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, close", [("lrr", "lr"), ("epoch", "epochs"), ("batchsize", "batch_size"), ("optimiser", "optimizer")])
+def test_unknown_key_suggests_the_closest(key, close):
+    with pytest.raises(ConfigError) as exc:
+        load_config(None, [f"{key}=1"])
+    msg = str(exc.value)
+    assert f"Unknown parameter {key!r}" in msg
+    assert f"Did you mean {close}" in msg
+
+
+def test_unknown_key_without_close_match_points_to_params():
+    with pytest.raises(ConfigError, match="digitlab params"):
+        load_config(None, ["zzzqqqxx=1"])
+
+
+def test_unknown_key_in_file(tmp_path):
+    with pytest.raises(ConfigError, match="Unknown parameter 'learning_rate'"):
+        load_config(yaml_file(tmp_path, "learning_rate: 0.1\n"))
+
+
+@pytest.mark.parametrize("item, words", [
+    ("lr=-1", ["lr=-1", "greater than 0", "Peak learning rate"]),
+    ("lr=11", ["lr=11", "less than or equal to 10"]),
+    ("epochs=0", ["epochs=0", "greater than or equal to 1", "Passes over the training split"]),
+    ("optimizer=rmsprop", ["optimizer='rmsprop'", "'sgd', 'adam' or 'adamw'"]),
+    ("momentum=1", ["momentum=1", "less than 1"]),
+    ("epochs=abc", ["epochs='abc'", "valid integer"]),
+    ("augment=maybe", ["augment='maybe'", "valid boolean"]),
+    ("name=has space", ["name='has space'", "pattern"]),
+])
+def test_invalid_values_name_the_range(item, words):
+    with pytest.raises(ConfigError) as exc:
+        load_config(None, [item])
+    msg = str(exc.value)
+    for w in words:
+        assert w in msg, msg
+    assert "\n" not in msg  # one sentence
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    p = yaml_file(tmp_path, "epochs: 2\nlr: 0.1\nmodel: [cnn\nseed: 1\n")
+    with pytest.raises(ConfigError) as exc:
+        load_config(p)
+    msg = str(exc.value)
+    assert str(p) in msg and "not valid YAML" in msg
+    assert "at line 4" in msg or "at line 3" in msg  # the unclosed '[' opened on line 3, detected on line 4
+
+
+def test_yaml_list_is_not_a_config(tmp_path):
+    with pytest.raises(ConfigError, match="must hold a mapping.*not a list"):
+        load_config(yaml_file(tmp_path, "- epochs: 2\n- lr: 0.1\n"))
+
+
+def test_empty_yaml_is_the_defaults(tmp_path):
+    assert load_config(yaml_file(tmp_path, "# nothing\n")) == TrainConfig()
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml does not exist"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_batch_size_not_multiple_of_8_warns():
+    cfg = load_config(None, ["batch_size=100"])
+    assert cfg.batch_size == 100
+    (w,) = cfg.warnings()
+    assert "batch_size=100" in w and "multiple of 8" in w
+    assert load_config(None, ["batch_size=96"]).warnings() == []
