@@ -9,6 +9,7 @@ import csv
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -112,7 +113,11 @@ def run_training(cfg: TrainConfig, *, runs_dir: Path = Path("runs"), store: RunS
     cfg = cfg.model_copy(update={"name": folder.name})
     ev = evidence()
     write_atomic(folder / "config.yaml", yaml.safe_dump({**cfg.model_dump(), "_evidence": ev}, sort_keys=False))
-    run_id = store.create_run(folder.name, cfg.model_dump(), str(folder.resolve()), ev)
+    try:
+        run_id = store.create_run(folder.name, cfg.model_dump(), str(folder.resolve()), ev)
+    except DigitlabError:
+        shutil.rmtree(folder)  # just made by us and holding only config.yaml: leave no orphan folder
+        raise
     if extra:
         store.update_run(run_id, extra=extra)
     return folder.name, _execute(cfg, store, run_id, folder, data, data_dir, progress, hooks, plots, None)

@@ -30,6 +30,17 @@ from .models import DigitNet, create_model
 EpochHook = Callable[[dict[str, Any]], None]
 
 
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` hook to end training after this epoch with ``status`` (e.g. ``pruned`` by a tuner).
+
+    The epoch's checkpoints and records are kept; the run finishes normally with that status.
+    """
+
+    def __init__(self, status: str, reason: str = ""):
+        super().__init__(reason or status)
+        self.status = status
+
+
 class HeldInterrupts:
     """``with HeldInterrupts():`` Ctrl-C / SIGTERM wait until the block ends, then act as usual.
 
@@ -69,7 +80,7 @@ class BatchProgress(Protocol):
 class TrainResult:
     """What a finished (or stopped) run produced."""
 
-    status: str  # completed | interrupted | early-stopped
+    status: str  # completed | interrupted | early-stopped | a StopTraining status (pruned)
     history: list[dict[str, Any]]
     best: dict[str, Any]
     model: DigitNet
@@ -219,7 +230,7 @@ def forward_loss(cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Te
     if cfg.augment:
         x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
     n = len(idx)
-    if cfg.outlier_exposure > 0:  # half a batch of synthetic non-digits rides along
+    if cfg.outlier_exposure > 0:  # half a batch of synthetic non-digits rides along (Hendrycks et al. 2019)
         x = torch.cat([x, synthetic_outliers(x[: max(n // 2, 1)], st.aug_gen)])
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
     logits = logits_all[:n]
@@ -263,7 +274,8 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
 
     Selection and early stopping use validation accuracy only (or the last epoch
     when there is no validation split). Ctrl-C / SIGTERM (KeyboardInterrupt)
-    returns status ``interrupted``; ``last.pt`` then holds the last full epoch.
+    returns status ``interrupted``; ``last.pt`` then holds the last full epoch. A hook
+    raising StopTraining(status) ends the run after that epoch with ``status``.
     """
     # -- set-up: seeds, model, optimiser; or everything from last.pt
     st = setup(cfg, resume)
@@ -293,6 +305,8 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
                 break
     except KeyboardInterrupt:
         status = "interrupted"
+    except StopTraining as stop:  # a hook ended the run (e.g. a tuner pruned it)
+        status = stop.status
     train_seconds = sum(h["train_seconds"] for h in st.history)
     return TrainResult(status, st.history, st.best, st.deployed, train_seconds)
 

@@ -13,9 +13,9 @@ from torch import nn
 from .registry import DigitNet, register_model
 
 
-def conv_block(cin: int, cout: int, k: int, batchnorm: bool, pool: bool) -> nn.Sequential:
-    """conv(k, no padding) -> [BN] -> ReLU -> [2x2 max-pool]."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, bias=not batchnorm)]
+def conv_block(cin: int, cout: int, k: int, batchnorm: bool, pool: bool, padding: int = 0) -> nn.Sequential:
+    """conv(k) -> [BN] -> ReLU -> [2x2 max-pool]; the conv has no bias when BN follows (BN's shift replaces it)."""
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, padding=padding, bias=not batchnorm)]
     if batchnorm:
         layers.append(nn.BatchNorm2d(cout))
     layers.append(nn.ReLU(inplace=True))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from .cnn import conv_block
 from .registry import DigitNet, register_model
 
 STAGES = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))  # config D: (convs, channels)
@@ -28,16 +29,9 @@ FINAL_SIDE = 3  # map side after the last pool
 
 
 def stage(cin: int, cout: int, convs: int, batchnorm: bool, pool: bool) -> nn.Sequential:
-    """`convs` x (3x3 conv -> [BN] -> ReLU), then an optional 2x2 max-pool."""
-    layers: list[nn.Module] = []
-    for i in range(convs):
-        layers.append(nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, bias=not batchnorm))
-        if batchnorm:
-            layers.append(nn.BatchNorm2d(cout))
-        layers.append(nn.ReLU(inplace=True))
-    if pool:
-        layers.append(nn.MaxPool2d(2))
-    return nn.Sequential(*layers)
+    """`convs` x (3x3 same-padding conv -> [BN] -> ReLU), then an optional 2x2 max-pool."""
+    return nn.Sequential(*[conv_block(cin if i == 0 else cout, cout, 3, batchnorm, pool=pool and i == convs - 1, padding=1)
+                           for i in range(convs)])
 
 
 class VGG(DigitNet):
