@@ -227,11 +227,11 @@ def forward_loss(cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Te
                  fmt: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits of the (augmented) digits ``idx`` and the loss, with outlier exposure when on."""
     x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
-    if cfg.augment:
-        x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
     n = len(idx)
     if cfg.outlier_exposure > 0:  # half a batch of synthetic non-digits rides along (Hendrycks et al. 2019)
         x = torch.cat([x, synthetic_outliers(x[: max(n // 2, 1)], st.aug_gen)])
+    if cfg.augment:  # outliers are warped too: else resampling blur alone would tell digits from outliers
+        x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
     logits = logits_all[:n]
     loss = F.cross_entropy(logits, data.train_y[idx], label_smoothing=cfg.label_smoothing)
