@@ -1,4 +1,4 @@
-# digitlab: two commands on a fresh machine —  `make demo` (set up + train the default model)
+# digitlab: two commands on a fresh machine —  `make demo` (set up + train the default model + open the lab at http://localhost:8000/)
 # and `make test` (set up + run the whole test suite). Both create .venv on first use.
 PY ?= python3
 VENV := .venv
@@ -19,6 +19,7 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/digitlab train --config configs/default.yaml
+	$(BIN)/digitlab serve  # the lab in a browser at http://localhost:8000/ (Ctrl-C stops)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -500,6 +500,7 @@ def test_user_input_never_gives_500(client, method, path, kwargs):
 def test_page_docs_and_app_files_are_served(client):
     page = client.get("/")
     assert page.status_code == 200 and 'type="module"' in page.text and "http" not in page.text.replace("http-equiv", "")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
     assert client.get("/sw.js").headers["service-worker-allowed"] == "/"
     assert client.get("/manifest.webmanifest").json()["icons"][0]["sizes"] == "192x192"
     for icon in ("icon-192.png", "icon-512.png"):

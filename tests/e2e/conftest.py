@@ -95,10 +95,11 @@ def page(browser, server):
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda e: errors.append(str(e)))
+    p.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text and errors.append(m.text))
     p.goto(server.url)
     yield p
     context.close()
-    assert not errors, f"JavaScript errors: {errors}"
+    assert not errors, f"JavaScript or Content-Security-Policy errors: {errors}"
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ plots and log), Models, language switch, 360 px layout and the offline shell.
 from __future__ import annotations
 
 import base64
-import io
+import re
 
 import numpy as np
 import pytest
@@ -102,10 +102,9 @@ def test_train_a_tiny_model_and_find_it_in_runs(page, server, shot):
     for name, value in {"model": "fast", "epochs": "1", "train_subset": "500", "val_size": "500", "threads": "1"}.items():
         page.fill(f"#p-{name}", value)
     page.click("#train-start")
-    status = page.locator("#train-progress [data-testid=job-status]")
-    status.wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_function("document.querySelector('#train-progress [data-testid=job-status]').textContent === 'completed'",
-                           timeout=300_000)
+    finished = page.locator("#train-progress [data-testid=job-status]", has_text=re.compile("completed|failed|cancelled"))
+    finished.wait_for(timeout=300_000)
+    assert finished.inner_text() == "completed", page.locator("#train-progress").inner_text()
     run = page.locator("#train-progress [data-testid=job-run]").inner_text()
     assert run and run != server.run
     assert page.locator("#train-queue tbody tr").count() >= 1
@@ -131,7 +130,10 @@ def test_runs_table_compare_and_open(page, server, shot):
     assert page.locator("#runs-table th[aria-sort=ascending]").count() == 1
     page.click(f"#runs-table tr[data-run='{server.run}'] button.link")
     page.locator("#run-detail img[alt='Confusion matrix (test)']").wait_for(timeout=TIMEOUT_MS)
-    page.wait_for_function("[...document.querySelectorAll('#run-detail img')].every((i) => i.complete && i.naturalWidth > 0)")
+    for img in page.locator("#run-detail img").all():
+        img.scroll_into_view_if_needed()
+        page.wait_for_timeout(100)
+        assert img.evaluate("(i) => i.decode().then(() => i.naturalWidth)") > 0
     assert "epoch 1" in page.locator("#run-detail pre.log").text_content()
     shot(page, "runs")
 
@@ -142,7 +144,7 @@ def test_models_tab_switches_the_recognise_model(page, server, shot):
     assert server.run in page.locator("[data-testid=current-model]").inner_text()
     page.click("#models-promoted button.primary")  # "Use" gen1:v1
     page.locator("#models-message >> text=gen1:v1").wait_for(timeout=TIMEOUT_MS)
-    assert "gen1:v1" in page.locator("[data-testid=current-model]").inner_text()
+    page.locator("[data-testid=current-model] >> text=gen1:v1").wait_for(timeout=TIMEOUT_MS)
     assert page.request.get("/api/info").json()["model"]["ref"] == "gen1:v1"
     shot(page, "models")
 
@@ -192,9 +194,9 @@ def test_the_shell_opens_offline(browser, server):
     try:
         page = context.new_page()
         page.goto(server.url)
-        page.wait_for_function("navigator.serviceWorker.ready.then(() => true)", timeout=TIMEOUT_MS)
+        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.reload()
-        page.wait_for_function("!!navigator.serviceWorker.controller", timeout=TIMEOUT_MS)
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
         context.set_offline(True)
         page.reload()
         assert page.locator("[data-tab=runs]").inner_text() == "Runs"
@@ -209,7 +211,7 @@ def test_first_load_is_small(browser, server):
     try:
         page = context.new_page()
         requests = []
-        page.on("requestfinished", requests.append)
+        page.on("requestfinished", lambda r: requests.append(r))
         page.goto(server.url, wait_until="networkidle")
         total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in requests)
         assert 0 < total <= 500_000, total

@@ -1,0 +1,77 @@
+"""One server's shared state: settings, run store, the Recognise model and the training queue."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI, Request
+
+from .. import __version__
+from ..config import make_config
+from ..errors import DigitlabError
+from ..runs import run_training
+from ..store import RunStore
+from .jobs import Job, JobProgress, JobQueue
+from .model_slot import ModelSlot, default_ref
+from .settings import Settings
+
+
+@dataclass
+class Lab:
+    """Everything the endpoints share (``request.app.state.lab``)."""
+
+    settings: Settings
+    store: RunStore
+    slot: ModelSlot
+    jobs: JobQueue = field(init=False)
+    predict_gate: AbstractAsyncContextManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.jobs = JobQueue(self.train, self.settings.max_queued)
+        slots = self.settings.predict_slots  # asyncio.Semaphore wakes waiters first come, first served: a fair queue
+        self.predict_gate = asyncio.Semaphore(slots) if slots > 0 else nullcontext()
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Lab":
+        """Open the store and load the start-up model (an unknown ``settings.model`` raises its sentence)."""
+        store = RunStore(settings.db, runs_dir=settings.runs_dir)
+        slot = ModelSlot(store, settings.models_dir, settings.torch_threads)
+        ref = settings.model or default_ref(store)
+        if ref is not None:
+            slot.load(ref)
+        return cls(settings, store, slot)
+
+    def train(self, job: Job) -> None:
+        """Train ``job`` as a recorded run; cancellation ends it as ``cancelled`` (the run as ``interrupted``)."""
+        cfg = make_config(job.config)
+        progress = JobProgress(job, cfg.epochs)
+        try:
+            name, result = run_training(cfg, runs_dir=self.settings.runs_dir, store=self.store, data_dir=self.settings.data_dir,
+                                        progress=progress, hooks=[progress.on_epoch], extra={"job": job.id})
+        except DigitlabError as err:
+            job.update(status="failed", message=str(err))
+            return
+        cancelled = job.cancel.is_set() and result.status == "interrupted"
+        job.update(status="cancelled" if cancelled else result.status, run=name,
+                   message="stopped on request; the run is recorded as interrupted" if cancelled else None)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        """On shutdown, interrupt a running job so its run is recorded as such."""
+        yield
+        self.jobs.close()
+
+
+def get_lab(request: Request) -> Lab:
+    """FastAPI dependency: the app's :class:`Lab`."""
+    return request.app.state.lab
+
+
+def public_info(lab: Lab) -> dict[str, Any]:
+    """What the web app needs to know about this server."""
+    s = lab.settings
+    control = "token" if s.token else ("off" if s.exposed else "open")
+    return {"version": __version__, "model": lab.slot.info(), "control": control,
+            "limits": {"max_files": s.max_files, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}}

@@ -1,0 +1,84 @@
+"""Runs endpoints: the recorded runs, their per-epoch metrics and the files in their folders."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+
+from ..errors import RunError
+from ..store import EPOCH_COLUMNS
+from .errors import NotFound
+from .jsonable import clean
+from .lab import Lab, get_lab
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+KEY_PARAMS = ("optimizer", "lr", "batch_size", "epochs", "train_subset", "augment")
+SUMMARY = ("name", "status", "model", "dataset", "generation", "parent", "seed", "created_at", "finished_at", "epochs_done",
+           "train_seconds", "eval_seconds", "best_epoch", "best_val_acc", "best_val_loss", "test_acc", "test_loss", "message")
+TEXT_SUFFIXES = {".log", ".csv", ".yaml", ".yml", ".json", ".txt"}
+
+
+def summary(rec: dict[str, Any]) -> dict[str, Any]:
+    """The list view of one run: its columns plus the key parameters of its config."""
+    cfg = json.loads(rec["config"])
+    return {**{k: rec.get(k) for k in SUMMARY}, "params": {k: cfg.get(k) for k in KEY_PARAMS}}
+
+
+def find_run(lab: Lab, name: str) -> dict[str, Any]:
+    """The run record, or 404 with the store's suggestion."""
+    try:
+        return lab.store.get_run(name)
+    except RunError as err:
+        raise NotFound(str(err)) from err
+
+
+def run_files(folder: Path) -> list[str]:
+    """Files of a run folder, relative, hidden and temporary ones left out."""
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+@router.get("", summary="All recorded runs with key parameters")
+def list_runs(status: str | None = None, model: str | None = None, generation: int | None = None,
+              lab: Lab = Depends(get_lab)) -> list[dict[str, Any]]:
+    """Oldest first; optional filters by status, model and generation."""
+    return clean([summary(r) for r in lab.store.list_runs(generation, model, status)])
+
+
+@router.get("/{name}", summary="One run: config, status, epochs and files")
+def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
+    """The list columns plus the full config, per-epoch metrics and the files of the run folder."""
+    rec = find_run(lab, name)
+    return clean({**summary(rec), "config": json.loads(rec["config"]), "extra": json.loads(rec["extra"] or "{}"),
+                  "epochs": lab.store.epochs(rec["id"]), "files": run_files(Path(rec["run_dir"]))})
+
+
+@router.get("/{name}/metrics", summary="Per-epoch loss and accuracy of one run")
+def get_metrics(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
+    """Train, validation and test loss/accuracy, learning rate and timing per epoch."""
+    rec = find_run(lab, name)
+    return clean({"name": rec["name"], "columns": ["epoch", *EPOCH_COLUMNS], "epochs": lab.store.epochs(rec["id"])})
+
+
+def safe_file(folder: Path, rel: str) -> Path:
+    """``folder/rel`` if it is a visible file inside ``folder`` (after resolving links); 404 for anything else."""
+    root = folder.resolve()
+    target = (root / rel).resolve()
+    parts = Path(rel).parts
+    if Path(rel).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts) \
+            or not target.is_relative_to(root) or not target.is_file():
+        raise NotFound(f"The run folder has no file {rel!r}.")
+    return target
+
+
+@router.get("/{name}/files/{path:path}", summary="A file of a run folder (plots, train.log, metrics.csv, ...)")
+def get_file(name: str, path: str, lab: Lab = Depends(get_lab)) -> FileResponse:
+    """Only files inside the run's folder are served; ``..``, absolute paths and links out give 404."""
+    target = safe_file(Path(find_run(lab, name)["run_dir"]), path)
+    text = target.suffix.lower() in TEXT_SUFFIXES
+    return FileResponse(target, media_type="text/plain; charset=utf-8" if text else None, headers={"X-Content-Type-Options": "nosniff"})

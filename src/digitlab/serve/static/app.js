@@ -1,0 +1,81 @@
+// digitlab in a browser: tabs, language, server info, and the service worker that keeps the shell offline.
+import { adoptTokenFromUrl, api, setToken, token } from './js/api.js';
+import { $, fill, h } from './js/dom.js';
+import { initialLanguage, setLanguage, t } from './js/i18n.js';
+import { initModels, refreshModels, relabelModels } from './js/models.js';
+import { initRecognise, relabelRecognise } from './js/recognise.js';
+import { initRuns, refreshRuns, relabelRuns } from './js/runs.js';
+import { state } from './js/state.js';
+import { loadTrainForm, refreshQueue, relabelTrain } from './js/train.js';
+
+const TABS = ['recognise', 'runs', 'train', 'models'];
+const ON_SHOW = { runs: refreshRuns, train: refreshQueue, models: refreshModels };
+
+function showTab(name) {
+  state.tab = TABS.includes(name) ? name : 'recognise';
+  for (const tab of TABS) {
+    $(`#tab-${tab}`).hidden = tab !== state.tab;
+    $(`[data-tab="${tab}"]`).setAttribute('aria-selected', String(tab === state.tab));
+  }
+  if (location.hash.slice(1) !== state.tab) history.replaceState(null, '', `#${state.tab}`);
+  ON_SHOW[state.tab]?.();
+}
+
+function accessNotice() {
+  const control = state.info?.control;
+  const box = $('#access');
+  box.hidden = control === 'open' || !control;
+  if (control === 'off') return fill(box, h('p', {}, t('access.off')));
+  if (control !== 'token') return;
+  const input = h('input', { id: 'token', type: 'password', value: token(), autocomplete: 'off', 'aria-label': t('access.tokenLabel') });
+  const done = h('span', { class: 'muted' });
+  fill(box, h('p', {}, t('access.token')), h('form', { class: 'row', onsubmit: (e) => {
+    e.preventDefault();
+    setToken(input.value.trim());
+    done.textContent = t('access.saved');
+  } }, h('label', { for: 'token' }, t('access.tokenLabel')), input, h('button', { type: 'submit' }, t('access.save')), done));
+}
+
+function relabel(lang) {
+  setLanguage(lang);
+  $('#lang').value = lang;
+  accessNotice();
+  relabelRecognise();
+  relabelRuns();
+  relabelTrain();
+  relabelModels();
+}
+
+async function loadInfo() {
+  try {
+    state.info = await api('/api/info');
+  } catch {
+    state.info = null;
+  }
+  accessNotice();
+}
+
+function registerServiceWorker() {
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
+  const offline = () => { $('#offline').hidden = navigator.onLine; };
+  addEventListener('online', offline);
+  addEventListener('offline', offline);
+  offline();
+}
+
+function main() {
+  adoptTokenFromUrl();
+  relabel(initialLanguage());
+  $('#lang').addEventListener('change', (e) => relabel(e.target.value));
+  for (const button of document.querySelectorAll('[data-tab]')) button.addEventListener('click', () => showTab(button.dataset.tab));
+  addEventListener('hashchange', () => showTab(location.hash.slice(1)));
+  initRecognise();
+  initRuns();
+  initModels();
+  loadTrainForm();
+  loadInfo();
+  showTab(location.hash.slice(1));
+  registerServiceWorker();
+}
+
+main();

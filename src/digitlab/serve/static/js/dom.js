@@ -1,0 +1,48 @@
+// Small DOM helpers shared by the tabs.
+
+/** Create an element: h('div', {class: 'x', onclick: fn}, child, 'text', ...). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'class') el.className = value;
+    else if (key in el && typeof value !== 'string') el[key] = value;
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+/** Replace the children of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  for (const child of children.flat()) if (child !== undefined && child !== null && child !== false) el.append(child);
+  return el;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** 0.9876 -> "98.76 %" (empty for missing). */
+export function pct(value, digits = 2) {
+  return value === null || value === undefined ? '' : `${(100 * value).toFixed(digits)} %`;
+}
+
+/** Seconds -> "1 m 05 s" / "12.3 s". */
+export function secs(value) {
+  if (value === null || value === undefined) return '';
+  if (value < 60) return `${value.toFixed(1)} s`;
+  const m = Math.floor(value / 60);
+  return `${m} m ${String(Math.round(value % 60)).padStart(2, '0')} s`;
+}
+
+/** Call `fn` once `ms` after the last of a burst of calls. */
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
