@@ -286,3 +286,13 @@ def test_otsu_splits_two_levels():
     x = np.concatenate([np.full(900, 0.1), np.full(100, 0.8)])
     assert 0.1 < otsu(x) <= 0.8
     assert otsu(np.full(10, 0.3)) == pytest.approx(0.3)
+
+
+def test_pure_black_and_white_pictures_have_ink():
+    """No grey levels at all (a 1-bit scan, a drawing pad): the ink must still be found."""
+    page = np.full((100, 100), 255, np.uint8)
+    page[20:80, 45:52] = 0
+    dark_on_light = analyse(page)
+    light_on_dark = analyse(255 - page)
+    for r in (dark_on_light, light_on_dark):
+        assert not r.blank and r.n_components == 1 and r.image.max() == pytest.approx(1.0)

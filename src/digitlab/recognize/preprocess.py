@@ -239,7 +239,7 @@ def _threshold(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if float(ink.max()) <= floor:
         return np.zeros(ink.shape, bool), np.zeros(ink.shape, np.float32)
     t = max(otsu(sample[sample > paper]) if (sample > paper).any() else floor, floor)
-    mask = ink > t
+    mask = ink >= t  # >=: in a pure black-and-white picture every ink pixel equals t
     if not mask.any():
         return mask, np.zeros(ink.shape, np.float32)
     lo = min(paper + 2 * sigma, (paper + t) / 2)  # faint edge pixels keep some grey
