@@ -1,0 +1,636 @@
+"""Hyper-parameter tuning: search spaces over the config schema, run as recorded Optuna studies.
+
+A search space (``configs/search/*.yaml``) fixes a ``base`` config and names the
+``params`` to search, each checked against the schema (config.py). The study
+runs in Optuna (Akiba et al. 2019, "Optuna: a next-generation hyperparameter
+optimization framework"): TPE by default (Bergstra et al. 2011, "Algorithms for
+hyper-parameter optimization"), NSGA-II for several objectives, with median or
+Hyperband pruning (Li et al. 2018, "Hyperband: a novel bandit-based approach to
+hyperparameter optimization") on each epoch's validation accuracy. Every trial is
+a normal recorded run named ``<study>-t<number>`` whose ``extra`` links it to
+its study. Studies live in any SQLAlchemy database (SQLite beside the runs by
+default, PostgreSQL for several machines); heartbeats turn the trials of killed
+workers into failures. Selection uses validation accuracy only, never test.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import hashlib
+import inspect
+import json
+import logging
+import re
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal, get_origin
+
+import optuna
+import yaml
+
+from .config import FIELDS, TrainConfig, _merge, _range_text, load_config, make_config, read_yaml
+from .data import DigitData, load_digits
+from .errors import ConfigError, DigitlabError, RunError, StoreError
+from .evidence import REPO
+from .models import count_params, get_spec
+from .runs import run_training
+from .store import RunStore
+from .train import StopTraining
+
+log = logging.getLogger("digitlab")
+TYPES = ("float", "logfloat", "int", "categorical")
+OBJECTIVES = {"val_acc": "maximize", "train_seconds": "minimize", "params": "minimize"}
+MACHINE_KEYS = ("name", "threads", "eval_batch_size")  # may differ between workers of one study
+SAMPLERS = ("tpe", "random", "cmaes", "nsga2")
+PRUNERS = ("median", "hyperband", "none")
+STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+TOLERANCE = 0.001  # "within 0.1 percentage point" of the best validation accuracy
+
+
+# ---------------------------------------------------------------- search spaces
+@dataclass(frozen=True)
+class Param:
+    """One searched parameter; ``when`` maps another parameter to the values that switch this one on."""
+
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+    when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"name": self.name, "type": self.type, "low": self.low, "high": self.high, "step": self.step,
+             "choices": list(self.choices), "when": {k: list(v) for k, v in self.when.items()}}
+        return {k: v for k, v in d.items() if v not in (None, [], {})}
+
+
+@dataclass
+class Space:
+    """A validated search space: the full base config, the searched parameters, the objectives (val_acc first)."""
+
+    base: dict[str, Any]
+    params: list[Param]
+    objectives: list[str] = field(default_factory=lambda: ["val_acc"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"base": self.base, "params": [p.to_dict() for p in self.params], "objectives": self.objectives}
+
+    def hash(self) -> str:
+        """Hash of the canonical JSON, machine settings (threads, ...) left out."""
+        d = self.to_json()
+        d["base"] = {k: v for k, v in d["base"].items() if k not in MACHINE_KEYS}
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[o] for o in self.objectives]
+
+    def with_overrides(self, overrides: list[str] | None) -> "Space":
+        base = load_config(None, overrides, base=self.base).model_dump()
+        return Space(base, self.params, self.objectives)
+
+
+def load_space(path: str | Path, overrides: list[str] | None = None, objectives: str | list[str] | None = None) -> Space:
+    """Read and validate a search-space YAML file; ``overrides`` change its base, ``objectives`` its goals."""
+    data = read_yaml(path)
+    return parse_space(data, str(path), Path(path).parent, overrides, objectives)
+
+
+def parse_space(data: dict[str, Any], where: str = "search space", root: Path = Path("."),
+                overrides: list[str] | None = None, objectives: str | list[str] | None = None) -> Space:
+    """Validate a search space given as a mapping with ``base``, ``params`` and optionally ``objectives``."""
+    unknown = set(data) - {"base", "params", "objectives"}
+    if unknown:
+        raise ConfigError(f"Search space {where} has an unknown section {sorted(unknown)[0]!r}; it may hold base, params and objectives.")
+    cfg = load_config(None, overrides, base=_resolve_base(data.get("base") or {}, root, where))
+    if cfg.val_size <= 0:
+        raise ConfigError(f"Search space {where}: tuning selects on validation accuracy, so the base needs val_size > 0.")
+    base = cfg.model_dump()
+    params = data.get("params")
+    if not isinstance(params, dict) or not params:
+        raise ConfigError(f"Search space {where} needs a non-empty 'params' mapping of parameter: {{type, low, high | choices}}.")
+    parsed: dict[str, Param] = {}
+    for name, spec in params.items():
+        parsed[str(name)] = _parse_param(str(name), spec, base, parsed, set(map(str, params)))
+    return Space(base, list(parsed.values()), parse_objectives(objectives or data.get("objectives") or ["val_acc"]))
+
+
+def parse_objectives(objectives: str | list[str]) -> list[str]:
+    """``"val_acc,train_seconds"`` -> ["val_acc", "train_seconds"]; val_acc must be one of them and comes first."""
+    items = [o.strip() for o in objectives.split(",")] if isinstance(objectives, str) else [str(o) for o in objectives]
+    for o in items:
+        if o not in OBJECTIVES:
+            raise ConfigError(f"Unknown objective {o!r}; choose from {', '.join(OBJECTIVES)} (val_acc is always one).")
+    if "val_acc" not in items or len(set(items)) != len(items):
+        raise ConfigError(f"Objectives {','.join(items)} must include val_acc once and name each objective once.")
+    return ["val_acc"] + [o for o in items if o != "val_acc"]
+
+
+def _resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
+    """``base: configs/default.yaml``, or an inline mapping, optionally with ``config: FILE`` under it."""
+    if isinstance(base, str):
+        base = {"config": base}
+    if not isinstance(base, dict):
+        raise ConfigError(f"Search space {where}: 'base' must be a config file name or a mapping of fixed parameters.")
+    inline = {k: v for k, v in base.items() if k != "config"}
+    if "config" not in base:
+        return inline
+    for cand in (Path(base["config"]), root / base["config"], REPO / base["config"]):
+        if cand.is_file():
+            return _merge(read_yaml(cand), inline)
+    raise ConfigError(f"Search space {where}: base config file {base['config']} does not exist.")
+
+
+def _parse_param(name: str, spec: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]) -> Param:
+    """One entry of ``params``, checked against the schema's type and range."""
+    where = f"params.{name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where} must be a mapping with type and low/high or choices.")
+    extra = set(spec) - {"type", "low", "high", "step", "choices", "when"}
+    if extra:
+        raise ConfigError(f"{where} has an unknown key {sorted(extra)[0]!r}; use type, low, high, step, choices and when.")
+    kind = _field_kind(name, base, where)
+    typ = spec.get("type", "categorical" if "choices" in spec else None)
+    if typ not in TYPES:
+        raise ConfigError(f"{where}.type is {typ!r}; use one of {', '.join(TYPES)}.")
+    fits = {"float": ("float", "any"), "logfloat": ("float", "any"), "int": ("int", "float", "any")}
+    if typ in fits and kind not in fits[typ]:
+        raise ConfigError(f"{where} has type {typ}, but {name} is a {kind} parameter; use type categorical"
+                          f"{' or int' if kind == 'int' else ''}.")
+    when = _parse_when(where, name, spec.get("when"), base, earlier, names)
+    if typ == "categorical":
+        return Param(name, typ, choices=_check_choices(where, name, spec.get("choices"), base), when=when)
+    low, high, step = _check_range(where, name, typ, spec)
+    return Param(name, typ, low, high, step, when=when)
+
+
+def _field_kind(name: str, base: dict[str, Any], where: str) -> str:
+    """float | int | bool | choice | any; unknown or untunable names fail with the closest names."""
+    if name.startswith("model_kwargs."):
+        key = name.removeprefix("model_kwargs.")
+        known = {k: v for k, v in get_spec(base["model"]).kwargs.items() if k != "num_classes"}
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3)
+            hint = f" Did you mean {', '.join('model_kwargs.' + c for c in close)}?" if close else f" It takes: {', '.join(known)}."
+            raise ConfigError(f"Unknown parameter {name!r} in {where}: model {base['model']!r} has no argument {key!r}.{hint}")
+        value = known[key]
+        return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "float" if isinstance(value, float) else "any"
+    if name not in FIELDS:
+        tunable = [n for n, f in FIELDS.items() if (f.json_schema_extra or {}).get("tunable")]
+        close = difflib.get_close_matches(name, tunable, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else " Run `digitlab params` to list them."
+        raise ConfigError(f"Unknown parameter {name!r} in {where}.{hint}")
+    f = FIELDS[name]
+    if not (f.json_schema_extra or {}).get("tunable"):
+        raise ConfigError(f"Parameter {name!r} in {where} is not tunable ({f.description}); fix it in the base instead.")
+    if name == "model_kwargs":
+        raise ConfigError(f"{where}: search the model's arguments one by one, as model_kwargs.<argument>.")
+    ann = f.annotation
+    return {bool: "bool", int: "int", float: "float"}.get(ann, "choice" if get_origin(ann) is Literal or ann is str else "any")
+
+
+def _bounds(name: str) -> dict[str, Any]:
+    f = FIELDS.get(name)
+    return {k: getattr(m, k) for m in (f.metadata if f else []) for k in ("gt", "ge", "lt", "le") if hasattr(m, k)}
+
+
+def _within(v: float, b: dict[str, Any]) -> bool:
+    return (("gt" not in b or v > b["gt"]) and ("ge" not in b or v >= b["ge"])
+            and ("lt" not in b or v < b["lt"]) and ("le" not in b or v <= b["le"]))
+
+
+def _check_range(where: str, name: str, typ: str, spec: dict[str, Any]) -> tuple[float, float, float | None]:
+    low, high, step = (_number(spec.get(k)) for k in ("low", "high", "step"))
+    number = (int,) if typ == "int" else (int, float)
+    if not all(isinstance(v, number) and not isinstance(v, bool) for v in (low, high)):
+        raise ConfigError(f"{where} needs low and high {'integers' if typ == 'int' else 'numbers'} for type {typ} (got low={low!r}, high={high!r}).")
+    if low >= high:
+        raise ConfigError(f"{where} has low={low} >= high={high}; low must be below high.")
+    if typ == "logfloat" and low <= 0:
+        raise ConfigError(f"{where} is logfloat, so low must be above 0 (got {low}).")
+    b = _bounds(name)
+    for key, v in (("low", low), ("high", high)):
+        if not _within(v, b):
+            raise ConfigError(f"{where}.{key}={v} is outside the allowed range of {name} ({_range_text(b, FIELDS[name].annotation)}).")
+    if step is not None and (typ == "logfloat" or not isinstance(step, number) or isinstance(step, bool) or not 0 < step <= high - low):
+        raise ConfigError(f"{where}.step={step!r} must be a positive number no larger than high - low, and logfloat takes no step.")
+    return low, high, step
+
+
+def _number(v: Any) -> Any:
+    """YAML reads ``1e-4`` (no dot) as text: accept numeric text."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _check_choices(where: str, name: str, choices: Any, base: dict[str, Any]) -> tuple[Any, ...]:
+    if not isinstance(choices, list) or not choices:
+        raise ConfigError(f"{where} is categorical and needs a non-empty list of choices.")
+    for c in choices:
+        if not isinstance(c, (str, int, float, bool)) and c is not None:
+            raise ConfigError(f"{where}.choices holds {c!r}; choices must be plain numbers, strings or booleans.")
+        if not name.startswith("model_kwargs."):
+            try:
+                make_config(_set(copy.deepcopy(base), name, c))
+                if name == "model":
+                    get_spec(str(c))
+            except DigitlabError as err:
+                raise ConfigError(f"{where}.choices: {err}") from None
+    return tuple(choices)
+
+
+def _parse_when(where: str, name: str, when: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]) -> dict[str, tuple[Any, ...]]:
+    if when is None:
+        return {}
+    if not isinstance(when, dict) or not when:
+        raise ConfigError(f"{where}.when must map a parameter to its value(s), e.g. {{optimizer: sgd}}.")
+    for other in when:
+        if other not in names and other not in FIELDS and not str(other).startswith("model_kwargs."):
+            close = difflib.get_close_matches(str(other), [*FIELDS, *names], n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"{where}.when names an unknown parameter {other!r}.{hint}")
+        if other in names and other not in earlier:
+            raise ConfigError(f"{where}.when names {other!r}, which must come before {name} in params.")
+    return {str(k): tuple(v) if isinstance(v, list) else (v,) for k, v in when.items()}
+
+
+def _get(d: dict[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        d = d.get(key) if isinstance(d, dict) else None
+    return d
+
+
+def _set(d: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    *parents, leaf = dotted.split(".")
+    node = d
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+    return d
+
+
+def suggest(trial: optuna.Trial, space: Space) -> TrainConfig:
+    """The trial's config: the base with each active parameter sampled, in the space's order."""
+    data = copy.deepcopy(space.base)
+    for p in space.params:
+        if all(_get(data, k) in vals for k, vals in p.when.items()):
+            if p.type == "categorical":
+                value = trial.suggest_categorical(p.name, list(p.choices))
+            elif p.type == "int":
+                value = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1))
+            else:
+                value = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.type == "logfloat")
+            _set(data, p.name, value)
+    return make_config(data)
+
+
+# ---------------------------------------------------------------- storage and studies
+def default_storage(runs_dir: str | Path = "runs") -> str:
+    """SQLite beside the run database: ``<runs>/optuna.db`` (one machine; several local workers are fine)."""
+    return f"sqlite:///{Path(runs_dir) / 'optuna.db'}"
+
+
+def shown_url(url: str) -> str:
+    """The URL with any password hidden."""
+    try:
+        import sqlalchemy
+
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+        return url
+
+
+def open_storage(url: str, heartbeat: int | None = 30, on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.RDBStorage:
+    """An Optuna RDB storage with heartbeats (a trial silent for 2 x ``heartbeat`` s is failed by the next worker).
+
+    Connecting fails within seconds (connect timeout) with one StoreError sentence.
+    """
+    import sqlalchemy
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    elif url.startswith(("postgresql", "mysql")):
+        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
+    else:
+        engine_kwargs = {}
+    cb = "heartbeat_stale_trial_callback"  # Optuna >= 4.9; failed_trial_callback before
+    cb = cb if cb in inspect.signature(optuna.storages.RDBStorage).parameters else "failed_trial_callback"
+    beats = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat, cb: on_stale} if heartbeat else {}
+    for attempt in range(5):  # workers starting together race to create the tables: the loser tries again
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError, RuntimeError) as err:
+            first = re.sub(r"^\([\w.]+\) ", "", str(err).strip().splitlines()[0]) if str(err).strip() else type(err).__name__
+            if attempt < 4 and any(w in first.lower() for w in ("already exists", "duplicate key", "unique constraint", "locked")):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StoreError(f"Cannot open the study storage {shown_url(url)}: {first[:200]}; check --storage.") from err
+    raise AssertionError("unreachable")
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return optuna.study.get_all_study_names(storage)
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """An existing study; an unknown name gets the closest known ones."""
+    names = study_names(storage)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab studies` lists them."
+        raise RunError(f"No study named {name!r} in {shown_url(storage.url)}{hint}")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def stored_space(study: optuna.Study) -> Space:
+    """The space a study was started with (kept in its user attributes)."""
+    d = study.user_attrs.get("space")
+    if not d:
+        raise RunError(f"Study {study.study_name!r} was not started by digitlab tune (it has no search space); give --space.")
+    params = [Param(p["name"], p["type"], p.get("low"), p.get("high"), p.get("step"), tuple(p.get("choices", ())),
+                    {k: tuple(v) for k, v in p.get("when", {}).items()}) for p in d["params"]]
+    return Space(d["base"], params, d["objectives"])
+
+
+def make_sampler(name: str | optuna.samplers.BaseSampler | None, objectives: int, seed: int | None) -> optuna.samplers.BaseSampler:
+    """tpe (default; nsga2 for several objectives), random, cmaes or nsga2, seeded."""
+    if isinstance(name, optuna.samplers.BaseSampler):
+        return name
+    name = name or ("nsga2" if objectives > 1 else "tpe")
+    if name not in SAMPLERS:
+        raise ConfigError(f"Unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}.")
+    if name == "cmaes" and objectives > 1:
+        raise ConfigError("The cmaes sampler optimises one objective; use nsga2, tpe or random for several.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            cls = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler,
+                   "cmaes": optuna.samplers.CmaEsSampler, "nsga2": optuna.samplers.NSGAIISampler}[name]
+            return cls(seed=seed)
+    except ImportError as err:
+        raise ConfigError(f"The {name} sampler needs an extra package ({err}); install it with pip install cmaes.") from err
+
+
+def make_pruner(name: str | optuna.pruners.BasePruner, objectives: int = 1) -> optuna.pruners.BasePruner:
+    """median (from epoch 2, after 4 trials), hyperband (Li et al. 2018) or none; Optuna prunes one objective only."""
+    if isinstance(name, optuna.pruners.BasePruner):
+        return name
+    if name not in PRUNERS:
+        raise ConfigError(f"Unknown pruner {name!r}; choose from {', '.join(PRUNERS)}.")
+    if name == "none" or objectives > 1:
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=2)
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto", reduction_factor=3)
+
+
+def open_study(name: str | None, space: Space | None, storage: optuna.storages.BaseStorage, store: RunStore,
+               sampler: optuna.samplers.BaseSampler | str | None = None, pruner: optuna.pruners.BasePruner | str = "median",
+               seed: int | None = 0, overrides: list[str] | None = None, objectives: str | None = None,
+               prefix: str = "study") -> tuple[optuna.Study, Space]:
+    """Create or resume a study; a name already used for a different space (or by other runs) is refused."""
+    if name is not None and not STUDY_NAME.match(name):
+        raise ConfigError(f"Study name {name!r} must be 1-48 letters, digits, '_', '.' or '-', starting with a letter or digit.")
+    names = study_names(storage)
+    if name is None:
+        if space is None:
+            raise ConfigError("Give --space to start a study, or --study NAME to continue one.")
+        name = next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in names)
+    if _has_run(store, f"{name}-t0") and name not in study_names(storage):
+        raise RunError(f"The run database already has runs of a study named {name!r} (from another study storage); choose another --study name.")
+    if space is None:
+        space = stored_space(load_study(name, storage))
+    space = space.with_overrides(overrides)
+    if objectives:
+        space = Space(space.base, space.params, parse_objectives(objectives))
+    n = len(space.objectives)
+    with quiet_optuna():
+        study = optuna.create_study(study_name=name, storage=storage, directions=space.directions, load_if_exists=True,
+                                    sampler=make_sampler(sampler, n, seed), pruner=make_pruner(pruner, n))
+    _claim_space(study, space)
+    if seed is not None and study.trials and not isinstance(sampler, optuna.samplers.BaseSampler):  # a resumed or joined study: fresh draws
+        study.sampler = make_sampler(sampler, n, seed + len(study.trials))
+    return study, space
+
+
+def _claim_space(study: optuna.Study, space: Space) -> None:
+    """Record the space on a new study; refuse to mix a different space into an existing one."""
+    old = study.user_attrs.get("space_hash")
+    if old is None:
+        study.set_user_attr("space", space.to_json())
+        study.set_user_attr("space_hash", space.hash())
+    elif old != space.hash():
+        raise ConfigError(f"Study {study.study_name!r} was started with a different search space (hash {old}, now {space.hash()}); "
+                          "choose another --study name or leave --space out to continue it as it was.")
+
+
+# ---------------------------------------------------------------- trials
+@dataclass
+class _Pruning:
+    """``on_epoch`` hook: report validation accuracy to Optuna; stop the run as ``pruned`` when told to
+    (never after the last epoch: a finished run has nothing left to save)."""
+
+    trial: optuna.Trial
+    epochs: int
+
+    def __call__(self, m: dict[str, Any]) -> None:
+        self.trial.report(m["val_acc"], m["epoch"])
+        if m["epoch"] < self.epochs and self.trial.should_prune():
+            raise StopTraining("pruned", f"pruned by Optuna after epoch {m['epoch']}")
+
+
+@dataclass
+class Objective:
+    """Trains one trial as the recorded run ``<study>-t<number>`` and returns its objective values."""
+
+    study: str
+    space: Space
+    store: RunStore
+    runs_dir: Path
+    data: DigitData
+    prune: bool = True
+
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
+        name = f"{self.study}-t{trial.number}"
+        trial.set_user_attr("run", name)
+        cfg = suggest(trial, self.space).model_copy(update={"name": name})
+        trial.set_user_attr("config", cfg.model_dump(exclude={"name"}))
+        hooks = [_Pruning(trial, cfg.epochs)] if self.prune else []
+        try:
+            _, result = run_training(cfg, runs_dir=self.runs_dir, store=self.store, data=self.data, hooks=hooks, plots=False,
+                                     extra={"study": self.study, "trial": trial.number, "state": "running"})
+        except DigitlabError as err:  # recorded as failed by run_training; Optuna marks the trial FAIL and goes on
+            trial.set_user_attr("error", str(err)[:500])
+            self._settle(trial, name, "failed")
+            raise
+        except BaseException:  # Ctrl-C outside the epoch loop: run already marked failed
+            self._settle(trial, name, "failed")
+            raise
+        self._settle(trial, name, {"interrupted": "failed", "pruned": "pruned"}.get(result.status, "complete"))
+        if result.status == "interrupted":  # Optuna marks the trial FAIL and re-raises: the study stops, resumable
+            raise KeyboardInterrupt
+        if result.status == "pruned":
+            raise optuna.TrialPruned(f"pruned after epoch {len(result.history)}")
+        values = {"val_acc": result.best["val_acc"], "train_seconds": result.train_seconds, "params": count_params(result.model)}
+        trial.set_user_attr("n_params", values["params"])
+        return values["val_acc"] if len(self.space.objectives) == 1 else [values[o] for o in self.space.objectives]
+
+    def _settle(self, trial: optuna.Trial, name: str, state: str) -> None:
+        """Copy the run's numbers to the trial and the trial's state to the run's ``extra``."""
+        try:
+            rec = self.store.get_run(name)
+        except RunError:  # the config was refused before the run existed
+            return
+        seconds = rec["train_seconds"]
+        if seconds is None:
+            seconds = sum(e["train_seconds"] or 0 for e in self.store.epochs(rec["id"]))
+        trial.set_user_attr("train_seconds", seconds)
+        trial.set_user_attr("epochs_done", rec["epochs_done"] or 0)
+        if rec["best_val_acc"] is not None:
+            trial.set_user_attr("val_acc", rec["best_val_acc"])
+        self.store.update_run(rec["id"], extra={"state": state})
+
+
+def mark_lost(store: RunStore) -> Callable[[optuna.Study, Any], None]:
+    """Heartbeat callback: the run of a trial whose worker died (no heartbeat) is recorded as failed too."""
+    def callback(study: optuna.Study, trial: Any) -> None:
+        name = trial.user_attrs.get("run")
+        try:
+            rec = store.get_run(name) if name else None
+        except RunError:
+            return
+        if rec is not None and rec["status"] == "running":
+            store.update_run(rec["id"], status="failed", message=f"Its tuning worker stopped sending heartbeats; Optuna failed trial {trial.number}.",
+                             extra={"state": "failed"})
+        log.warning("trial %d of %s was left running by a stopped worker; marked failed", trial.number, study.study_name)
+    return callback
+
+
+def budget_callback(seconds: float) -> Callable[[optuna.Study, Any], None]:
+    """Stop the study once its trials' training time adds up to ``seconds``."""
+    def callback(study: optuna.Study, _trial: Any) -> None:
+        if sum(t.user_attrs.get("train_seconds", 0.0) for t in study.get_trials(deepcopy=False)) >= seconds:
+            study.stop()
+    return callback
+
+
+def study_data(space: Space, data_dir: str | None = None) -> DigitData:
+    """The study's data, loaded once (the split and subset are fixed by the base: they are not tunable)."""
+    b = space.base
+    return load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"], data_dir)
+
+
+def optimize(study: optuna.Study, space: Space, store: RunStore, runs_dir: Path, *, trials: int | None = None,
+             timeout: float | None = None, budget: float | None = None, data: DigitData | None = None,
+             data_dir: str | None = None, callbacks: list[Callable[[optuna.Study, Any], None]] = ()) -> optuna.Study:
+    """Run trials until ``trials`` more are done, ``timeout`` seconds pass or ``budget`` training seconds are spent.
+
+    A trial that fails (e.g. NaN loss) is FAIL and the study goes on; Ctrl-C stops it after marking the running
+    trial FAIL (its run ``interrupted``): continue with the same study name.
+    """
+    objective = Objective(study.study_name, space, store, Path(runs_dir), data or study_data(space, data_dir),
+                          prune=len(space.objectives) == 1)
+    extra = [budget_callback(budget)] if budget else []
+    with quiet_optuna():  # failed trials are reported by the lab, in one line, not with Optuna's traceback
+        study.optimize(objective, n_trials=trials, timeout=timeout, catch=(DigitlabError,), callbacks=[*extra, *callbacks])
+    return study
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's own log lines (study created, trial finished or failed) silenced: the lab prints its own."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+# ---------------------------------------------------------------- choosing, exporting, retraining
+def chosen_trial(study: optuna.Study, pick: int | None = None) -> optuna.trial.FrozenTrial:
+    """The best trial; with several objectives the Pareto point of best val_acc; ``pick`` names a trial instead."""
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not done:
+        raise RunError(f"Study {study.study_name!r} has no completed trial yet.")
+    if pick is not None:
+        found = [t for t in done if t.number == pick]
+        if not found:
+            raise RunError(f"Trial {pick} of study {study.study_name!r} is not a completed trial; `digitlab study {study.study_name}` lists them.")
+        return found[0]
+    if len(study.directions) == 1:
+        return study.best_trial
+    return max(study.best_trials, key=lambda t: (t.values[0], -t.number))
+
+
+def trial_config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The full config a trial trained (without its run name)."""
+    return {k: v for k, v in trial.user_attrs["config"].items() if k != "name"}
+
+
+def export_config(study: optuna.Study, path: str | Path, pick: int | None = None) -> Path:
+    """Write the chosen trial's config as a normal config file (``digitlab train --config PATH``)."""
+    t = chosen_trial(study, pick)
+    path = Path(path)
+    header = [f"# Tuned config: study {study.study_name!r}, trial {t.number}, best validation accuracy {100 * t.values[0]:.2f}%",
+              f"# (objectives: {', '.join(study.user_attrs.get('space', {}).get('objectives', ['val_acc']))}). "
+              f"Exported by `digitlab tune --study {study.study_name} --export {path}`.",
+              f"# Train it with: digitlab train --config {path}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(trial_config(t), sort_keys=False))
+    return path
+
+
+def final_run(study: optuna.Study, store: RunStore, runs_dir: Path, *, pick: int | None = None, data: DigitData | None = None,
+              data_dir: str | None = None, progress: Any = None, hooks: list[Any] = (), plots: bool = True) -> tuple[str, Any]:
+    """Retrain the chosen config once as ``<study>-final`` (test accuracy reported here, never used to choose)."""
+    t = chosen_trial(study, pick)
+    name = next(n for n in (f"{study.study_name}-final" + (f"-{i}" if i > 1 else "") for i in range(1, 1000))
+                if not (Path(runs_dir) / n).exists() and not _has_run(store, n))
+    cfg = make_config({**trial_config(t), "name": name})
+    return run_training(cfg, runs_dir=Path(runs_dir), store=store, data=data, data_dir=data_dir, progress=progress, hooks=list(hooks),
+                        plots=plots, extra={"study": study.study_name, "final": True, "trial": t.number})
+
+
+def _has_run(store: RunStore, name: str) -> bool:
+    try:
+        store.get_run(name)
+        return True
+    except RunError:
+        return False
+
+
+@contextlib.contextmanager
+def quiet_runs(debug: bool = False) -> Iterator[None]:
+    """During a study, the terminal shows one line per trial: the runs' own lines go to their train.log only."""
+    handlers = [] if debug else [h for h in log.handlers if not isinstance(h, logging.FileHandler)]
+    levels = [h.level for h in handlers]
+    for h in handlers:
+        h.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for h, level in zip(handlers, levels):
+            h.setLevel(level)
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``"30m"`` -> 1800.0; plain numbers are seconds; s, m, h suffixes."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"Duration {text!r} is not a positive number of seconds, or a number with s, m or h (e.g. 30m).")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
