@@ -129,7 +129,7 @@ def resume_training(name_or_dir: str, *, runs_dir: Path = Path("runs"), store: R
     store = store or RunStore(runs_dir=runs_dir)
     rec = store.get_run(Path(name_or_dir).name)
     folder = Path(rec["run_dir"])
-    if rec["status"] in ("completed", "early-stopped"):
+    if rec["status"] in ("completed", "early-stopped", "pruned"):
         raise RunError(f"Run {rec['name']!r} is already {rec['status']}; nothing to resume.")
     last = folder / "weights" / "last.pt"
     if not last.is_file():

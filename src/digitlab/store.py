@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError, ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from .errors import RunError, StoreError
 
@@ -99,8 +99,9 @@ class RunStore:
                 with self.engine.begin() as c:
                     meta.create_all(c)
                 return
-            except OperationalError as err:  # create_all checks, then creates: not atomic across processes
-                if "already exists" not in str(err) or attempt == len(meta.tables) + 1:
+            except (OperationalError, IntegrityError, ProgrammingError) as err:  # create_all checks, then creates: not atomic
+                raced = "already exists" in str(err) or "duplicate key" in str(err)  # SQLite / PostgreSQL wording of the race
+                if not raced or attempt == len(meta.tables) + 1:
                     raise _store_error(self.url, err) from err
 
     # -- runs
