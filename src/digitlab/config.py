@@ -58,6 +58,7 @@ class TrainConfig(BaseModel):
     early_stop: int = P(0, "Stop after this many epochs without a better validation accuracy (0 = off)", unit="epochs", ge=0)
     ema: float = P(0.0, "Decay of the exponential moving average of weights used for evaluation (0 = off; e.g. 0.999)", ge=0, lt=1)
     outlier_exposure: float = P(0.0, "Weight of the outlier-exposure loss on synthetic non-digits (0 = off; Hendrycks et al. 2019 use 0.5); use a model without BatchNorm, whose batch statistics let it spot outliers by batch rather than by content", ge=0, le=10)
+    calibrate: bool = P(True, "After training, fit the 'not a digit' detectors and calibrate their threshold (a few seconds)", tunable=False)
     reject_tpr: float = P(0.99, "Share of real validation digits the 'not a digit' threshold accepts (calibrated after training)", gt=0.5, lt=1, tunable=False)
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")

@@ -175,7 +175,7 @@ def finish(store: RunStore, run_id: int, folder: Path, cfg: TrainConfig, data: D
     log.info("run %s %s after %d epochs: best val acc %.2f%% at epoch %s, test acc %.2f%%, %.1fs training",
              folder.name, result.status, len(h), 100 * (best.get("val_acc") or 0), best.get("epoch"), 100 * (best.get("test_acc") or 0), result.train_seconds)
     best_pt = folder / "weights" / "best.pt"
-    if result.status != "interrupted" and best_pt.is_file() and len(data.val_y) >= 100:
+    if cfg.calibrate and result.status != "interrupted" and best_pt.is_file() and len(data.val_y) >= 100:
         from .recognize.calibrate import fit_rejection
 
         cal = fit_rejection(best_pt, data, cfg.reject_tpr)
