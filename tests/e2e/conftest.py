@@ -67,14 +67,14 @@ def browser():
 
 @pytest.fixture(scope="session")
 def server(browser, tmp_path_factory) -> Iterator[Server]:
-    """``digitlab serve``'s app under uvicorn (one worker) in a background thread, model: the newest completed run."""
+    """``digitlab serve``'s app under uvicorn (one worker) in a background thread, serving the tiny run's model."""
     import uvicorn
 
     from digitlab.serve import Settings, create_app
 
     root = tmp_path_factory.mktemp("e2e-lab")
     run = train_tiny(root)
-    app = create_app(Settings(runs_dir=root / "runs", models_dir=root / "models"))
+    app = create_app(Settings(runs_dir=root / "runs", models_dir=root / "models", model=run))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, workers=1, log_level="warning"))
     thread = threading.Thread(target=srv.run, name="uvicorn", daemon=True)
