@@ -389,7 +389,10 @@ def test_models_list_and_switch(lab):
     assert c.get("/api/info").json()["model"]["ref"] == "gen1:v1"  # a failed switch keeps the old model
 
 
-def test_without_any_model_recognise_is_503(tmp_path):
+def test_without_any_model_recognise_is_503(tmp_path, monkeypatch):
+    from digitlab.serve import model_slot
+
+    monkeypatch.setattr(model_slot, "DEFAULT_MODEL", tmp_path / "missing.pt")  # as if no model were shipped
     c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models")))
     assert c.get("/api/info").json()["model"] == {"ref": None, "loaded": False}
     r = c.post("/api/predict", files=files(("seven.png", digit_picture("PNG"))))
