@@ -508,7 +508,10 @@ def test_page_docs_and_app_files_are_served(client):
     assert client.get("/manifest.webmanifest").json()["icons"][0]["sizes"] == "192x192"
     for icon in ("icon-192.png", "icon-512.png"):
         assert client.get(f"/static/icons/{icon}").content.startswith(b"\x89PNG")
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()  # the API page renders offline too
+    assert client.get("/static/vendor/swagger/swagger-ui-bundle.js").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/predict", "/api/predict/canvas", "/api/runs", "/api/runs/{name}", "/api/runs/{name}/metrics",
                  "/api/runs/{name}/files/{path}", "/api/config/schema", "/api/jobs", "/api/jobs/{job_id}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -48,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings``: opens the run store and loads the start-up model (raises a DigitlabError if it cannot)."""
     settings = settings or Settings()
     lab = Lab.open(settings)
-    app = FastAPI(title="digitlab", version=__version__, lifespan=lab.lifespan,
+    app = FastAPI(title="digitlab", version=__version__, lifespan=lab.lifespan, docs_url=None, redoc_url=None,
                   description="The handwritten-digit lab: recognise pictures, browse runs, train and choose models. "
                               "Every error is JSON {\"detail\": one sentence}.")
     app.state.lab = lab
@@ -59,6 +61,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def info(lab: Lab = Depends(get_lab)) -> dict[str, Any]:
         """`control` is open (localhost), token (needs X-Digitlab-Token) or off (exposed without --allow-train)."""
         return public_info(lab)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The OpenAPI page, with Swagger UI served from the package (no CDN: it works offline)."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitlab API",
+                                   swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/icons/icon-192.png")
 
     for module in (predict_api, runs_api, config_api, jobs_api, models_api):
         app.include_router(module.router)
