@@ -164,8 +164,14 @@ def show(run: str = typer.Argument(..., help="Run name.")) -> None:
     console.print(table("Files in " + str(folder), ["file"], [[f] for f in files]))
     if rec["message"]:
         console.print(f"[red]message:[/] {rec['message']}")
-    if rec["extra"]:
-        console.print(f"extra: {rec['extra']}")
+    extra = json.loads(rec["extra"] or "{}")
+    ood = extra.pop("ood", None)
+    if ood:  # written by `digitlab ood-eval RUN`; the full results are in the run folder's ood.json
+        rows = [[name, pct(m["auroc"]), pct(m["fpr95"])] for name, m in ood.items() if isinstance(m, dict)]
+        console.print(table(f"Saying 'not a digit' (combined detector): accuracy on accepted {pct(ood['accepted_acc'])}, "
+                            f"wrongly rejected {pct(ood['wrongly_rejected'])}", ["outlier set", "AUROC", "FPR@95"], rows))
+    if extra:
+        console.print(f"extra: {json.dumps(extra)}")
 
 
 def _fmt(v: Any, col: str) -> str:

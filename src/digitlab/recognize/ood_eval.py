@@ -17,7 +17,9 @@ from ..data.dataset import load_raw
 from ..errors import CheckpointError
 from .calibrate import model_view
 from .ood_metrics import FPR95_DEFINITION, ood_metrics
+from .checks import check_digit, check_page
 from .rejection import Rejector
+from .segment import segment_digits
 
 
 def outlier_sets(mnist_test: np.ndarray, data_dir: str | None = None, n: int = 2000, seed: int = 0) -> dict[str, np.ndarray]:
@@ -39,6 +41,18 @@ def outlier_sets(mnist_test: np.ndarray, data_dir: str | None = None, n: int = 2
     }
 
 
+def input_check_share(images: np.ndarray, n: int = 500) -> float:
+    """Share of the first ``n`` images that the input checks alone refuse (no ink, blob, not strokes, too many marks).
+
+    The checks read the ink of a picture, so each 28x28 image goes through segmentation as a picture would.
+    """
+    refused = 0
+    for img in images[:n]:
+        boxes = segment_digits(img)
+        refused += not boxes or check_page(boxes) is not None or all(check_digit(b) is not None for b in boxes)
+    return refused / max(min(n, len(images)), 1)
+
+
 def ood_eval(path: Path, data_dir: str | None = None) -> dict[str, Any]:
     """Metrics per set and detector, plus accuracy on accepted digits and the wrongly-rejected share."""
     ckpt = load_checkpoint(path)
@@ -56,13 +70,14 @@ def ood_eval(path: Path, data_dir: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "definition": FPR95_DEFINITION, "threshold": rej.threshold, "calibrated_tpr": rej.tpr,
         "test_acc": correct.float().mean().item(), "accepted_acc": correct[accepted].float().mean().item(),
-        "wrongly_rejected": 1 - accepted.float().mean().item(), "sets": {},
+        "wrongly_rejected": 1 - accepted.float().mean().item(), "input_checks_reject": input_check_share(x), "sets": {},
     }
     for name, imgs in outlier_sets(x, data_dir).items():
-        view = model_view(model, torch.from_numpy(np.ascontiguousarray(imgs)), mean, std)
+        view = model_view(model, torch.from_numpy(imgs.copy()), mean, std)
         raw = rej.scores(view)
         comb = rej.combined(view, raw)
         per = {d: ood_metrics(raw_in[d].numpy(), raw[d].numpy()) for d in raw}
         per["combined"] = ood_metrics(comb_in.numpy(), comb.numpy())
-        result["sets"][name] = {"n": len(imgs), "accepted_at_threshold": (comb >= rej.threshold).float().mean().item(), "detectors": per}
+        result["sets"][name] = {"n": len(imgs), "accepted_at_threshold": (comb >= rej.threshold).float().mean().item(),
+                                "input_checks_reject": input_check_share(imgs), "detectors": per}
     return result
