@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .checkpoint import SUFFIXES, load_checkpoint, model_from_checkpoint
-from .data import load_digits
+from .data.dataset import load_raw
 from .errors import CheckpointError, RunError
 from .plots import confusion_matrix
 from .store import RunStore
@@ -83,10 +83,10 @@ def evaluate_checkpoint(path: Path, data_dir: str | None = None) -> dict[str, An
     """Test-split loss, accuracy, per-class accuracy and confusion matrix of a checkpoint."""
     ckpt = load_checkpoint(path)
     cfg = ckpt["config"]
-    data = load_digits(cfg.get("dataset", "mnist"), cfg.get("val_size", 5000), cfg.get("split_seed", 0), 0, data_dir)
+    x, y = (torch.from_numpy(a.copy()) for a in load_raw(cfg.get("dataset", "mnist"), "t10k", data_dir))
     mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]  # the statistics the model was trained with
-    r = evaluate(model_from_checkpoint(ckpt), data.test_x, data.test_y, mean, std)
-    cm = confusion_matrix(data.test_y, r["pred"], len(ckpt["classes"]))
+    r = evaluate(model_from_checkpoint(ckpt), x, y, mean, std)
+    cm = confusion_matrix(y, r["pred"], len(ckpt["classes"]))
     per_class = (torch.from_numpy(cm.diagonal()) / torch.from_numpy(cm.sum(1)).clamp_min(1)).tolist()
     return {"checkpoint": str(path), "model": ckpt["model"], "loss": r["loss"], "acc": r["acc"], "per_class_acc": per_class,
-            "confusion": cm.tolist(), "classes": ckpt["classes"], "n": len(data.test_y)}
+            "confusion": cm.tolist(), "classes": ckpt["classes"], "n": len(y)}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Sequence
 
 from rich.console import Console
@@ -79,12 +78,3 @@ def pct(v: float | None) -> str:
 def secs(v: float | None) -> str:
     return "" if v is None else f"{v:.1f}s"
 
-
-class Stopwatch:
-    """Wall-clock seconds since creation."""
-
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-
-    def __call__(self) -> float:
-        return time.perf_counter() - self.t0

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -223,8 +223,3 @@ def _store_error(url: str, err: Exception) -> StoreError:
     if "locked" in text or "busy" in text:
         return StoreError(f"The run database {url} is locked by another process; wait for it to finish or point --db elsewhere.")
     return StoreError(f"Cannot use the run database {url}: {str(err).splitlines()[0][:200]}.")
-
-
-def iter_names(store: RunStore) -> Iterator[str]:
-    """All run names (for completion and suggestions)."""
-    yield from (r["name"] for r in store.list_runs())

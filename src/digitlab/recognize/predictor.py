@@ -78,17 +78,9 @@ class Predictor:
         self.mean, self.std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
         self.rejector = Rejector.from_state(ckpt["rejection"]) if "rejection" in ckpt else None
         self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"]}
-        torch.set_num_threads(max(torch.get_num_threads(), 1))
         if reject_tpr is not None and self.rejector is not None:
             self.rejector.tpr = reject_tpr
-            self.rejector.threshold = self._threshold_for(reject_tpr)
-
-    def _threshold_for(self, tpr: float) -> float:
-        """Re-calibrate to another acceptance rate using the stored validation reference of the combined score."""
-        ref = self.rejector.reference
-        names = list(ref)
-        combined = torch.stack([self.rejector.log_p(n, ref[n]) for n in names]).mean(0)
-        return torch.quantile(combined.double(), 1 - tpr).item()
+            self.rejector.threshold = self.rejector.threshold_at(reject_tpr)
 
     @torch.no_grad()
     def classify(self, images: np.ndarray, reasons: list[str | None] | None = None) -> list[DigitAnswer]:

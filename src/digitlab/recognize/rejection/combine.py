@@ -41,6 +41,10 @@ class Rejector:
         self.tpr = tpr
         self.threshold = torch.quantile(self.combined(view).double(), 1 - tpr).item()
 
+    def threshold_at(self, tpr: float) -> float:
+        """The threshold accepting ``tpr`` of the stored validation reference (another acceptance rate, no data needed)."""
+        return torch.quantile(self.combined(None, self.reference).double(), 1 - tpr).item()
+
     def log_p(self, name: str, scores: torch.Tensor) -> torch.Tensor:
         """log of the in-distribution p-value of ``scores`` under detector ``name``'s reference (N,)."""
         ref = self.reference[name]
@@ -56,7 +60,7 @@ class Rejector:
         """Each detector's raw score (higher = more digit-like), (N,) each."""
         return {n: d.score(view) for n, d in self.detectors.items()}
 
-    def combined(self, view: ModelView, raw: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    def combined(self, view: ModelView | None, raw: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Mean log p-value over detectors (N,); higher = more digit-like."""
         raw = raw or self.scores(view)
         return torch.stack([self.log_p(n, s) for n, s in raw.items()]).mean(0)
