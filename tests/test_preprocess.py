@@ -11,7 +11,8 @@ from PIL import Image
 
 from digitlab.errors import ImageError
 from digitlab.recognize import analyse, load_image, segment_digits, to_mnist
-from digitlab.recognize.preprocess import label_components, otsu
+from digitlab.recognize.components import label_components
+from digitlab.recognize.preprocess import otsu
 from synthetic import encode, load_mnist_test, make_blank, make_page, make_photo, make_strip
 
 # A synthetic photo counts as read right when its 28x28 correlates with the
