@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import optuna
+import yaml
 import pytest
 import torch
 
@@ -159,7 +160,7 @@ def _linked_runs(lab: Lab, study: str) -> dict[int, dict]:
 
 
 def test_a_study_records_every_trial_as_a_linked_run(tlab):
-    st = tlab.study("s", space(), trials=3, sampler="random", seed=1)
+    st = tlab.study("s", space(base={"calibrate": True}), trials=3, sampler="random", seed=1)
     trials = st.get_trials()
     assert [t.state for t in trials] == [State.COMPLETE] * 3
     runs = _linked_runs(tlab, "s")
@@ -171,7 +172,8 @@ def test_a_study_records_every_trial_as_a_linked_run(tlab):
         assert rec["best_val_acc"] == pytest.approx(t.value) and t.user_attrs["train_seconds"] == pytest.approx(rec["train_seconds"])
         cfg = json.loads(rec["config"])
         assert cfg["lr"] == t.params["lr"] and cfg["batch_size"] == t.params["batch_size"]
-        assert {**cfg, "name": None} == {**T.trial_config(t), "name": None}
+        assert cfg["calibrate"] is False  # trials skip the rejection calibration; the trial's (exported) config keeps the base's
+        assert {**cfg, "name": None, "calibrate": True} == {**T.trial_config(t), "name": None}
         assert (tlab.runs / rec["name"] / "weights" / "best.pt").is_file()
     assert st.best_value == max(r["best_val_acc"] for r in runs.values())
 
@@ -245,7 +247,8 @@ def test_export_round_trip_and_final_run(tlab, tmp_path):
     path = T.export_config(st, tmp_path / "tuned.yaml")
     text = path.read_text()
     assert text.startswith("# Tuned config: study 'e', trial") and f"{100 * st.best_value:.2f}%" in text.splitlines()[0]
-    assert load_config(path) == make_config(T.trial_config(st.best_trial))
+    assert "threads" not in yaml.safe_load(text)  # machine settings stay the training machine's own (the space set threads=1)
+    assert load_config(path) == make_config({**T.trial_config(st.best_trial), "threads": 0})
     name, result = T.final_run(st, tlab.store, tlab.runs, data=tlab.data, plots=False)
     rec = tlab.store.get_run(name)
     assert name == "e-final" and json.loads(rec["extra"]) == {"study": "e", "final": True, "trial": st.best_trial.number}

@@ -219,8 +219,9 @@ class Objective:
         cfg = suggest(trial, self.space).model_copy(update={"name": name})
         trial.set_user_attr("config", cfg.model_dump(exclude={"name"}))
         hooks = [_Pruning(trial, cfg.epochs)] if self.prune else []
-        try:
-            _, result = run_training(cfg, runs_dir=self.runs_dir, store=self.store, data=self.data, hooks=hooks, plots=False,
+        try:  # a trial skips the 'not a digit' calibration (seconds each); the final run of the chosen config does it
+            _, result = run_training(cfg.model_copy(update={"calibrate": False}), runs_dir=self.runs_dir, store=self.store,
+                                     data=self.data, hooks=hooks, plots=False,
                                      extra={"study": self.study, "trial": trial.number, "state": "running"})
         except DigitlabError as err:  # recorded as failed by run_training; Optuna marks the trial FAIL and goes on
             trial.set_user_attr("error", str(err)[:500])
@@ -332,7 +333,11 @@ def trial_config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 
 def export_config(study: optuna.Study, path: str | Path, pick: int | None = None) -> Path:
-    """Write the chosen trial's config as a normal config file (``digitlab train --config PATH``)."""
+    """Write the chosen trial's config as a normal config file (``digitlab train --config PATH``).
+
+    Machine settings (threads, evaluation batch) are left out: the file trains with the defaults of whichever
+    machine runs it.
+    """
     t = chosen_trial(study, pick)
     path = Path(path)
     header = [f"# Tuned config: study {study.study_name!r}, trial {t.number}, best validation accuracy {100 * t.values[0]:.2f}%",
@@ -340,7 +345,8 @@ def export_config(study: optuna.Study, path: str | Path, pick: int | None = None
               f"Exported by `digitlab tune --study {study.study_name} --export {path}`.",
               f"# Train it with: digitlab train --config {path}"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(trial_config(t), sort_keys=False))
+    cfg = {k: v for k, v in trial_config(t).items() if k not in MACHINE_KEYS}
+    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 

@@ -20,6 +20,7 @@ import optuna
 from .console import pct, secs, table
 from .tune import TOLERANCE, stored_space, study_names
 
+ZOOM_PP = 3.0  # history plots show the best 3 percentage points; lower trials sit on the bottom edge
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 
 
@@ -200,13 +201,15 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> Path:
         if r["state"] == "complete" and r["val_acc"] is not None:
             best = max(best, r["val_acc"])
         bests.append(100 * best if best > -math.inf else math.nan)
+    floor, below = _zoom(rows, bests)
     for ax, xs, label in ((axes[0], [r["number"] for r in rows], "trial number"), (axes[1], cum, "cumulative training seconds")):
         for state, style in (("complete", dict(color="C0", marker="o")), ("pruned", dict(color="0.6", marker="v")), ("failed", dict(color="C3", marker="x"))):
-            pts = [(x, 100 * r["val_acc"]) for x, r in zip(xs, rows) if r["state"] == state and r["val_acc"] is not None]
+            pts = [(x, max(100 * r["val_acc"], floor)) for x, r in zip(xs, rows) if r["state"] == state and r["val_acc"] is not None]
             if pts:
-                ax.scatter(*zip(*pts), label=state, s=25, zorder=3, **style)
+                ax.scatter(*zip(*pts), label=state, s=25, zorder=3, clip_on=False, **style)
         ax.step(xs, bests, where="post", color="C1", label="best so far")
-        ax.set(xlabel=label, ylabel="validation accuracy (%)")
+        ax.set(xlabel=label, ylabel="validation accuracy (%)" + (f" ({below} below {floor:.1f} % drawn at the bottom)" if below else ""))
+        ax.set_ylim(bottom=floor)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     axes[0].set_title("Optimisation history")
@@ -215,6 +218,17 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> Path:
         axes[1].axhline(fin[-1] - 100 * TOLERANCE, color="C2", ls="--", lw=0.8)
         axes[1].set_title("Best - 0.1 pp (dashed): 'fewest trainings' threshold")
     return _save(fig, path)
+
+
+def _zoom(rows: list[dict[str, Any]], bests: list[float]) -> tuple[float, int]:
+    """Lower y limit (%) showing the last ``ZOOM_PP`` points under the best, so one diverged trial cannot flatten the
+    rest; and how many trials fall below it."""
+    vals = [100 * r["val_acc"] for r in rows if r["val_acc"] is not None]
+    fin = [b for b in bests if b == b]
+    if not vals or not fin:
+        return 0.0, 0
+    floor = max(min(vals), fin[-1] - ZOOM_PP)
+    return floor, sum(v < floor for v in vals)
 
 
 def plot_importances(imp: dict[str, float], path: Path) -> Path:
