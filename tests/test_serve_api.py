@@ -24,6 +24,7 @@ from digitlab.serve import Settings, create_app
 from digitlab.serve.main import make_settings
 from digitlab.serve.settings import is_loopback
 from synthetic import load_mnist_test
+from tiny_study import tiny_study
 
 TINY_JOB = {"model": "fast", "epochs": 1, "train_subset": 500, "val_size": 500, "threads": 1, "batch_size": 64}
 
@@ -515,7 +516,8 @@ def test_page_docs_and_app_files_are_served(client):
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/predict", "/api/predict/canvas", "/api/runs", "/api/runs/{name}", "/api/runs/{name}/metrics",
                  "/api/runs/{name}/files/{path}", "/api/config/schema", "/api/jobs", "/api/jobs/{job_id}",
-                 "/api/jobs/{job_id}/events", "/api/models", "/api/models/current"):
+                 "/api/jobs/{job_id}/events", "/api/models", "/api/models/current", "/api/studies", "/api/studies/{name}",
+                 "/api/studies/{name}/plots/{file}"):
         assert path in paths, path
 
 
@@ -525,3 +527,54 @@ def test_static_files_link_nothing_outside_the_server():
         if f.suffix in (".html", ".js", ".css", ".webmanifest") and "vendor" not in f.parts:
             text = f.read_text()
             assert "http://" not in text and "https://" not in text and "//cdn" not in text, f
+
+
+# ---------------------------------------------------------------- tuning studies (issue 6)
+@pytest.fixture(scope="module")
+def studies_lab(lab, tmp_path_factory) -> Path:
+    """A second runs folder (so the run tests above keep their counts) holding one real three-trial study."""
+    runs = tmp_path_factory.mktemp("studies-lab") / "runs"
+    tiny_study(runs, "tiny")
+    (runs / "history.png").write_bytes(b"\x89PNG outside the studies folder")
+    return runs
+
+
+def test_studies_are_empty_before_any_tuning_and_looking_creates_nothing(lab, tmp_path):
+    c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best))))
+    assert c.get("/api/studies").json() == []
+    r = c.get("/api/studies/tiny")
+    assert r.status_code == 404 and "nothing has been tuned yet" in sentence(r)
+    assert not (tmp_path / "runs" / "optuna.db").exists()
+
+
+def test_studies_list_report_and_plots(lab, studies_lab):
+    c = TestClient(create_app(Settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
+    [item] = c.get("/api/studies").json()
+    assert item["name"] == "tiny" and item["trials"] == 3 and item["complete"] == 3 and item["objectives"] == "val_acc"
+    rep = c.get("/api/studies/tiny").json()
+    accs = [t["val_acc"] for t in rep["trials"]]
+    assert len(accs) == 3 and item["best_val_acc"] == rep["best"]["val_acc"] == max(accs)
+    assert {"lr", "batch_size", "optimizer"} <= set(rep["best"]["params"]) and rep["best"]["run"] == f"tiny-t{rep['best']['number']}"
+    assert 1 <= rep["fewest"]["trials"] <= 3 and rep["fewest"]["best"] == max(accs)
+    assert {"history.png", "parallel.png"} <= set(rep["plots"])
+    for file in rep["plots"]:
+        r = c.get(f"/api/studies/tiny/plots/{file}")
+        assert r.status_code == 200 and r.content.startswith(b"\x89PNG") and r.headers["content-type"] == "image/png"
+    r = c.get("/api/studies/tinny")
+    assert r.status_code == 404 and "did you mean tiny" in sentence(r)
+
+
+@pytest.mark.parametrize("path", ["/api/studies/tiny/plots/config.yaml", "/api/studies/../plots/history.png",
+                                  "/api/studies/%2E%2E/plots/history.png", "/api/studies/nope/plots/history.png"])
+def test_study_plots_never_escape_the_studies_folder(lab, studies_lab, path):
+    c = TestClient(create_app(Settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
+    r = c.get(path)
+    assert r.status_code == 404 and not r.content.startswith(b"\x89PNG"), (path, r.text)
+    sentence(r)
+
+
+def test_unreachable_study_storage_is_503(lab, tmp_path):
+    c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best),
+                                       study_storage="postgresql://nobody@127.0.0.1:1/none")))
+    r = c.get("/api/studies")
+    assert r.status_code == 503 and "127.0.0.1" in sentence(r), r.text

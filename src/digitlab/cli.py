@@ -266,11 +266,12 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model for Recognise (default: the shipped model, else the newest completed run)."),
     allow_train: bool = typer.Option(False, "--allow-train", help="Beyond localhost, allow training and model changes behind a token printed at start-up."),
+    studies: Optional[str] = typer.Option(None, "--studies", help="Optuna storage URL of the tuning studies to show (default sqlite:///<runs>/optuna.db)."),
 ) -> None:
     """Open the lab in a browser: recognise pictures and drawings, compare runs, train and choose models."""
     from .serve.main import make_settings, serve as run_server
 
-    run_server(host, port, make_settings(host, model, allow_train, Ctx.runs_dir, Ctx.db, Ctx.models_dir, Ctx.data_dir))
+    run_server(host, port, make_settings(host, model, allow_train, Ctx.runs_dir, Ctx.db, Ctx.models_dir, Ctx.data_dir, studies))
 
 
 # --- tuning (issue 6): `tune`, `studies`, `study`; the logic lives in tune.py and tune_plots.py

@@ -2,7 +2,7 @@
 
 Recognise (file input, a synthetic drop, drawing), Train (a 1-epoch job on 500
 images, live progress, then the run in Runs), Runs (overlaid curves, a run's
-plots and log), Models, language switch, 360 px layout and the offline shell.
+plots and log), tuning studies in Runs (issue 6), Models, language switch, 360 px layout and the offline shell.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from synthetic import load_mnist_test
+from tiny_study import tiny_study
 
 pytestmark = pytest.mark.slow
 TIMEOUT_MS = 30_000
@@ -136,6 +137,27 @@ def test_runs_table_compare_and_open(page, server, shot):
         assert img.evaluate("(i) => i.decode().then(() => i.naturalWidth)") > 0
     assert "epoch 1" in page.locator("#run-detail pre.log").text_content()
     shot(page, "runs")
+
+
+def test_runs_tab_shows_a_tuning_study(page, server, shot):
+    tiny_study(server.runs, "tiny")
+    page.click("[data-tab=runs]")
+    row = page.locator("#studies-table tr[data-study='tiny']")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert row.locator("td").nth(2).inner_text() == "3"  # trials
+    row.locator("button.link").click()
+    page.locator("#study-detail img[alt='Optimisation history']").wait_for(timeout=TIMEOUT_MS)
+    for img in page.locator("#study-detail img").all():
+        img.scroll_into_view_if_needed()
+        page.wait_for_timeout(100)
+        assert img.evaluate("(i) => i.decode().then(() => i.naturalWidth)") > 0
+    detail = page.locator("#study-detail")
+    assert "Fewest trainings" in detail.inner_text() and "lr" in detail.locator("dl").first.inner_text()
+    shot(page, "studies")
+    page.select_option("#lang", "zh")
+    page.locator("#study-detail >> text=最佳参数").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#studies h2").inner_text() == "调参研究"
+    page.select_option("#lang", "en")
 
 
 def test_models_tab_switches_the_recognise_model(page, server, shot):

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from . import config_api, jobs_api, models_api, predict_api, runs_api
+from . import config_api, jobs_api, models_api, predict_api, runs_api, studies_api
 from .errors import detail, install_handlers
 from .lab import Lab, get_lab, public_info
 from .settings import Settings
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                    swagger_css_url="/static/vendor/swagger/swagger-ui.css",
                                    swagger_favicon_url="/static/icons/icon-192.png")
 
-    for module in (predict_api, runs_api, config_api, jobs_api, models_api):
+    for module in (predict_api, runs_api, studies_api, config_api, jobs_api, models_api):
         app.include_router(module.router)
     mount_static(app)
     return app

@@ -9,11 +9,12 @@ from .settings import Settings, is_loopback
 
 
 def make_settings(host: str, model: str | None, allow_train: bool, runs_dir: Path, db: str | None,
-                  models_dir: Path, data_dir: str | None) -> Settings:
+                  models_dir: Path, data_dir: str | None, studies: str | None = None) -> Settings:
     """Settings for a server bound to ``host``: beyond localhost, training needs ``allow_train`` and a fresh token."""
     exposed = not is_loopback(host)
     token = secrets.token_urlsafe(24) if exposed and allow_train else None
-    return Settings(runs_dir=runs_dir, db=db, models_dir=models_dir, model=model, data_dir=data_dir, exposed=exposed, token=token)
+    return Settings(runs_dir=runs_dir, db=db, study_storage=studies, models_dir=models_dir, model=model, data_dir=data_dir,
+                    exposed=exposed, token=token)
 
 
 def announce(settings: Settings, host: str, port: int, model_info: dict) -> None:

@@ -65,14 +65,14 @@ def get_metrics(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     return clean({"name": rec["name"], "columns": ["epoch", *EPOCH_COLUMNS], "epochs": lab.store.epochs(rec["id"])})
 
 
-def safe_file(folder: Path, rel: str) -> Path:
+def safe_file(folder: Path, rel: str, what: str = "run folder") -> Path:
     """``folder/rel`` if it is a visible file inside ``folder`` (after resolving links); 404 for anything else."""
     root = folder.resolve()
     target = (root / rel).resolve()
     parts = Path(rel).parts
     if Path(rel).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts) \
             or not target.is_relative_to(root) or not target.is_file():
-        raise NotFound(f"The run folder has no file {rel!r}.")
+        raise NotFound(f"The {what} has no file {rel!r}.")
     return target
 
 

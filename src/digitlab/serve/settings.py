@@ -14,6 +14,7 @@ class Settings:
 
     runs_dir: Path = Path("runs")
     db: str | None = None  # run database URL (default: SQLite in runs_dir)
+    study_storage: str | None = None  # Optuna storage of the tuning studies (default: SQLite in runs_dir, as `digitlab tune`)
     models_dir: Path = Path("models")
     model: str | None = None  # run name, checkpoint or promoted model; None = shipped model, else newest completed run
     data_dir: str | None = None

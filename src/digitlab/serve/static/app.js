@@ -6,10 +6,11 @@ import { initModels, refreshModels, relabelModels } from './js/models.js';
 import { initRecognise, relabelRecognise } from './js/recognise.js';
 import { initRuns, refreshRuns, relabelRuns } from './js/runs.js';
 import { state } from './js/state.js';
+import { refreshStudies, relabelStudies } from './js/studies.js';
 import { loadTrainForm, refreshQueue, relabelTrain } from './js/train.js';
 
 const TABS = ['recognise', 'runs', 'train', 'models'];
-const ON_SHOW = { runs: refreshRuns, train: refreshQueue, models: refreshModels };
+const ON_SHOW = { runs: () => { refreshRuns(); refreshStudies(); }, train: refreshQueue, models: refreshModels };
 
 function showTab(name) {
   state.tab = TABS.includes(name) ? name : 'recognise';
@@ -42,6 +43,7 @@ function relabel(lang) {
   accessNotice();
   relabelRecognise();
   relabelRuns();
+  relabelStudies();
   relabelTrain();
   relabelModels();
 }

@@ -1,10 +1,10 @@
 // Service worker: keeps the app shell so the page opens offline; the API always goes to the network.
-const CACHE = 'digitlab-shell-v1';
+const CACHE = 'digitlab-shell-v2';
 const SHELL = [
   '/', '/manifest.webmanifest', '/static/style.css', '/static/app.js',
   '/static/js/answer.js', '/static/js/api.js', '/static/js/charts.js', '/static/js/dom.js', '/static/js/draw.js',
   '/static/js/form.js', '/static/js/i18n.js', '/static/js/models.js', '/static/js/recognise.js', '/static/js/runs.js',
-  '/static/js/state.js', '/static/js/train.js', '/static/vendor/uPlot.iife.min.js', '/static/vendor/uPlot.min.css',
+  '/static/js/state.js', '/static/js/studies.js', '/static/js/train.js', '/static/vendor/uPlot.iife.min.js', '/static/vendor/uPlot.min.css',
   '/static/icons/icon-192.png', '/static/icons/icon-512.png',
 ];
 

@@ -80,6 +80,7 @@ async function start(e) {
   const config = readForm($('#train-form'), params);
   const msg = $('#train-message');
   if (!config) return fill(msg, h('p', { class: 'error' }, t('train.fix')));
+  fill(msg);  // an earlier message must not stand for this request's answer
   try {
     const job = await api('/api/jobs', { method: 'POST', json: config });
     fill(msg, h('p', { class: 'muted' }, t('train.queued', { id: job.id })));
