@@ -77,7 +77,7 @@ def main() -> None:
     p = lambda v: f"{100 * v:.2f}%"  # noqa: E731
     rows = [
         ["test accuracy", p(r["test_acc"]), ">= 99.50%", r["test_acc"] >= 0.995],
-        ["accuracy on accepted test digits", p(r["accepted_acc"]), ">= 99.80%", r["accepted_acc"] >= 0.998],
+        ["accuracy on accepted test digits", f"{100 * r['accepted_acc']:.3f}%", ">= 99.80%", r["accepted_acc"] >= 0.998],  # 3 decimals: it sits at the target
         ["MNIST test wrongly rejected", p(r["wrongly_rejected"]), "<= 1.50%", r["wrongly_rejected"] <= 0.015],
         ["Fashion-MNIST AUROC, combined", p(fm["combined"]["auroc"]), ">= 99.50% (published: OE ~99.9%)", fm["combined"]["auroc"] >= 0.995],
         ["Fashion-MNIST FPR@95, combined", p(fm["combined"]["fpr95"]), "<= 2.00%", fm["combined"]["fpr95"] <= 0.02],
