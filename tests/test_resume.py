@@ -143,3 +143,23 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_checkpoint(cli, lab, monkeypa
     res = cli("train", "--resume", "nan", "--no-plots")
     assert res.code == 0, res.text
     assert RunStore(runs_dir=lab / "runs").get_run("nan")["status"] == "completed"
+
+
+def test_ema_averages_weights_and_batchnorm_statistics_and_copies_the_batch_counter():
+    torch.manual_seed(0)
+    live = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    ema = train_mod.copy.deepcopy(live)
+    old = {k: v.clone() for k, v in ema.state_dict().items()}
+    with torch.no_grad():
+        for p in live.parameters():
+            p.add_(1.0)
+    live.train()
+    live(torch.randn(8, 2) * 3 + 5)  # moves the running statistics and counts a batch
+    train_mod.ema_update(ema, live, 0.9)
+    new = live.state_dict()
+    for k, v in ema.state_dict().items():
+        if v.dtype.is_floating_point:
+            assert torch.allclose(v, 0.9 * old[k] + 0.1 * new[k]), k
+            assert not torch.allclose(v, new[k]), k  # averaged, not copied
+        else:
+            assert torch.equal(v, new[k]), k  # num_batches_tracked
