@@ -63,19 +63,21 @@ def run_study(method: str, seed: int, space: T.Space, data: Any, budget_s: float
     return rows
 
 
-def run_method(method: str, args: argparse.Namespace, root: Path, core: int | None = None) -> list[list[dict[str, Any]]]:
-    """All seeds of one method (in a child process under ``--parallel``, pinned to ``core``): trial rows per seed."""
+def run_method(method: str, args: argparse.Namespace, root: Path, core: int | None = None,
+               data: Any = None) -> list[list[dict[str, Any]]]:
+    """All seeds of one method (in a child process under ``--parallel``, pinned to ``core``, loading its own data):
+    trial rows per seed."""
     if core is not None:
         os.sched_setaffinity(0, {core})
     space = T.load_space(args.space, args.overrides)
-    data = T.study_data(space)
+    data = data if data is not None else T.study_data(space)
     return [run_study(method, s, space, data, 60 * args.budget_min, root, args.max_trials) for s in range(args.seeds)]
 
 
-def run_methods(args: argparse.Namespace, root: Path) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
-    """TPE's and random's trial rows per seed: one method after the other, or both at once on two cores."""
+def run_methods(args: argparse.Namespace, root: Path, data: Any) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]]]:
+    """TPE's and random's trial rows per seed: one method after the other on ``data``, or both at once on two cores."""
     if not args.parallel:
-        return run_method("tpe", args, root), run_method("random", args, root)
+        return run_method("tpe", args, root, data=data), run_method("random", args, root, data=data)
     cores = sorted(os.sched_getaffinity(0))
     if len(cores) < 2:
         raise SystemExit("--parallel needs two cores")
@@ -130,13 +132,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.parallel:
         args.overrides = [*args.overrides, "threads=1"]
+    data = T.study_data(T.load_space(args.space, args.overrides))  # the studies' split, also the baseline's
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tune-bench-") as tmp:
         root = Path(args.keep or tmp)
-        tpe, rnd = run_methods(args, root)
+        tpe, rnd = run_methods(args, root, data)
         per_seed = [compare(t, r) for t, r in zip(tpe, rnd)]
         with T.quiet_runs():
-            data = T.study_data(T.load_space(args.space, args.overrides))
             base_acc = baseline_val_acc(Path(args.baseline), args.overrides, data, root)
     report(args, per_seed, base_acc, time.perf_counter() - t0)
 

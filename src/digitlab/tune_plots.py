@@ -201,7 +201,8 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> Path:
         if r["state"] == "complete" and r["val_acc"] is not None:
             best = max(best, r["val_acc"])
         bests.append(100 * best if best > -math.inf else math.nan)
-    floor, below = _zoom(rows, bests)
+    final = next((b for b in reversed(bests) if b == b), None)  # best val acc (%) of the study; None before a completed trial
+    floor, below = _zoom(rows, final)
     for ax, xs, label in ((axes[0], [r["number"] for r in rows], "trial number"), (axes[1], cum, "cumulative training seconds")):
         for state, style in (("complete", dict(color="C0", marker="o")), ("pruned", dict(color="0.6", marker="v")), ("failed", dict(color="C3", marker="x"))):
             pts = [(x, max(100 * r["val_acc"], floor)) for x, r in zip(xs, rows) if r["state"] == state and r["val_acc"] is not None]
@@ -213,21 +214,19 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     axes[0].set_title("Optimisation history")
-    fin = [b for b in bests if b == b]
-    if fin:
-        axes[1].axhline(fin[-1] - 100 * TOLERANCE, color="C2", ls="--", lw=0.8)
+    if final is not None:
+        axes[1].axhline(final - 100 * TOLERANCE, color="C2", ls="--", lw=0.8)
         axes[1].set_title("Best - 0.1 pp (dashed): 'fewest trainings' threshold")
     return _save(fig, path)
 
 
-def _zoom(rows: list[dict[str, Any]], bests: list[float]) -> tuple[float, int]:
-    """Lower y limit (%) showing the last ``ZOOM_PP`` points under the best, so one diverged trial cannot flatten the
-    rest; and how many trials fall below it."""
+def _zoom(rows: list[dict[str, Any]], final: float | None) -> tuple[float, int]:
+    """Lower y limit (%) showing the last ``ZOOM_PP`` points under the best (``final``, %), so one diverged trial
+    cannot flatten the rest; and how many trials fall below it."""
     vals = [100 * r["val_acc"] for r in rows if r["val_acc"] is not None]
-    fin = [b for b in bests if b == b]
-    if not vals or not fin:
+    if not vals or final is None:
         return 0.0, 0
-    floor = max(min(vals), fin[-1] - ZOOM_PP)
+    floor = max(min(vals), final - ZOOM_PP)
     return floor, sum(v < floor for v in vals)
 
 

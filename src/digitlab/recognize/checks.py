@@ -22,6 +22,12 @@ def check_page(boxes: list[DigitBox]) -> str | None:
     return None
 
 
+def input_reasons(boxes: list[DigitBox]) -> list[str | None]:
+    """For each box of one picture: the reason the input checks refuse it (the page's reason first), or None."""
+    page = check_page(boxes)
+    return [page or check_digit(b) for b in boxes]
+
+
 def check_digit(box: DigitBox) -> str | None:
     """A reason why this box is not a handwritten digit, or None."""
     if box.ink_fraction > MAX_FILL and box.aspect < BLOB_ASPECT:

@@ -17,7 +17,7 @@ from ..data.dataset import load_raw
 from ..errors import CheckpointError
 from .calibrate import model_view
 from .ood_metrics import FPR95_DEFINITION, ood_metrics
-from .checks import check_digit, check_page
+from .checks import input_reasons
 from .rejection import Rejector
 from .segment import segment_digits
 
@@ -49,7 +49,7 @@ def input_check_share(images: np.ndarray, n: int = 500) -> float:
     refused = 0
     for img in images[:n]:
         boxes = segment_digits(img)
-        refused += not boxes or check_page(boxes) is not None or all(check_digit(b) is not None for b in boxes)
+        refused += all(reason is not None for reason in input_reasons(boxes)) if boxes else True
     return refused / max(min(n, len(images)), 1)
 
 

@@ -17,7 +17,7 @@ import torch
 from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..errors import DigitlabError
 from .calibrate import model_view
-from .checks import check_page, check_digit
+from .checks import input_reasons
 from .image_io import load_image
 from .rejection import Rejector
 from .segment import segment_digits
@@ -106,10 +106,9 @@ class Predictor:
     def read(self, gray: np.ndarray) -> list[DigitAnswer]:
         """All digits of a grey picture, in reading order; one rejected answer when it holds none."""
         boxes = segment_digits(gray)
-        page_reason = check_page(boxes)
         if not boxes:
-            return [self._empty(page_reason or "no ink found")]
-        reasons = [page_reason or check_digit(b) for b in boxes]
+            return [self._empty("no ink found")]
+        reasons = input_reasons(boxes)
         answers = self.classify(np.stack([b.image for b in boxes]), reasons)
         for a, b in zip(answers, boxes):
             a.box = b.box
