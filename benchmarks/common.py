@@ -1,4 +1,5 @@
 """Shared helpers of the benchmark scripts: machine description and result files."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from digitlab.evidence import machine  # noqa: F401  (one home for the machine description; re-exported here)
+from digitlab.evidence import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -23,8 +24,7 @@ def write_results(name: str, payload: dict[str, Any], rows: list[list[Any]], hea
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), "commit": git_commit(), **payload}
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
-    lines = [f"Machine: {payload['machine']}; commit {payload['commit']}", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [f"Machine: {payload['machine']}; commit {payload['commit']}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

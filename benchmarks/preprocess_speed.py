@@ -6,6 +6,7 @@ Prints p50 / p95 milliseconds beside the targets: 150 ms for a whole answer
 on a 4000x3000 photo (the model's own time comes on top of what is measured
 here) and 5 ms for an already 28x28 input.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from synthetic import encode, load_mnist_test, make_photo  # noqa: E402
-
-from digitlab.recognize import analyse, load_image  # noqa: E402
+from digitlab.recognize import analyse, load_image
+from synthetic import encode, load_mnist_test, make_photo
 
 PHOTO_TARGET_MS = 150.0  # whole answer, model included
 MNIST_TARGET_MS = 5.0
@@ -49,8 +49,7 @@ def main() -> None:
     jpeg = encode(photo, "JPEG", quality=90)
     print(f"4000x3000 JPEG: {len(jpeg) / 1e6:.1f} MB; MNIST digit: 28x28 uint8")
     _report("load_image (JPEG 4000x3000)", _times(lambda: load_image(jpeg), args.reps), PHOTO_TARGET_MS)
-    _report("load_image + analyse (4000x3000)",
-            _times(lambda: analyse(load_image(jpeg)), args.reps), PHOTO_TARGET_MS)
+    _report("load_image + analyse (4000x3000)", _times(lambda: analyse(load_image(jpeg)), args.reps), PHOTO_TARGET_MS)
     _report("analyse (28x28 uint8)", _times(lambda: analyse(digits[0]), args.reps * 10), MNIST_TARGET_MS)
 
 

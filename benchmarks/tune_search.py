@@ -18,6 +18,7 @@ Usage: python benchmarks/tune_search.py [--space FILE] [--budget-min 20] [--seed
 Smoke run (a minute or two): python benchmarks/tune_search.py --space configs/search/fast.yaml --budget-min 0.5 --seeds 1
        --max-trials 12 --baseline configs/fast.yaml --name tune_search_smoke threads=1 train_subset=1000 val_size=500 epochs=2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,22 +33,22 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor
 
-from common import write_results  # noqa: E402
-
-from digitlab import tune as T  # noqa: E402
-from digitlab.config import load_config  # noqa: E402
-from digitlab.runs import run_training  # noqa: E402
-from digitlab.store import RunStore  # noqa: E402
-from digitlab.tune_plots import fewest_trainings, reach, trial_rows  # noqa: E402
+from common import write_results
+from digitlab import tune as T
+from digitlab.config import load_config
+from digitlab.runs import run_training
+from digitlab.store import RunStore
+from digitlab.tune_plots import fewest_trainings, reach, trial_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {"tpe": ("tpe", "median"), "random": ("random", "none")}
 
 
-def run_study(method: str, seed: int, space: T.Space, data: Any, budget_s: float, root: Path,
-              max_trials: int | None = None) -> list[dict[str, Any]]:
+def run_study(
+    method: str, seed: int, space: T.Space, data: Any, budget_s: float, root: Path, max_trials: int | None = None
+) -> list[dict[str, Any]]:
     """One study in its own lab folder until ``budget_s`` training seconds (or ``max_trials``); its trial rows."""
     sampler, pruner = METHODS[method]
     runs = root / f"{method}-{seed}"
@@ -58,13 +59,15 @@ def run_study(method: str, seed: int, space: T.Space, data: Any, budget_s: float
         T.optimize(study, space, store, runs, trials=max_trials, budget=budget_s, data=data)
     rows = trial_rows(study)
     f = fewest_trainings(rows)
-    print(f"{method} seed {seed}: {len(rows)} trials ({sum(r['state'] == 'pruned' for r in rows)} pruned), "
-          f"best val acc {_pct(f['best'] if f else None)}, {sum(r['train_seconds'] or 0 for r in rows):.1f}s training", flush=True)
+    print(
+        f"{method} seed {seed}: {len(rows)} trials ({sum(r['state'] == 'pruned' for r in rows)} pruned), "
+        f"best val acc {_pct(f['best'] if f else None)}, {sum(r['train_seconds'] or 0 for r in rows):.1f}s training",
+        flush=True,
+    )
     return rows
 
 
-def run_method(method: str, args: argparse.Namespace, root: Path, core: int | None = None,
-               data: Any = None) -> list[list[dict[str, Any]]]:
+def run_method(method: str, args: argparse.Namespace, root: Path, core: int | None = None, data: Any = None) -> list[list[dict[str, Any]]]:
     """All seeds of one method (in a child process under ``--parallel``, pinned to ``core``, loading its own data):
     trial rows per seed."""
     if core is not None:
@@ -98,9 +101,16 @@ def compare(tpe: list[dict[str, Any]], rnd: list[dict[str, Any]]) -> dict[str, A
     f = fewest_trainings(tpe)
     fr = fewest_trainings(rnd)
     hit = reach(rnd, f["threshold"]) if f else None
-    return {"tpe_best": f["best"] if f else None, "tpe_trials": len(tpe), "tpe_trials_needed": f["trials"] if f else None,
-            "tpe_seconds": f["seconds"] if f else None, "random_best": fr["best"] if fr else None, "random_trials": len(rnd),
-            "random_trials_needed": hit["trials"] if hit else None, "random_seconds": hit["seconds"] if hit else None}
+    return {
+        "tpe_best": f["best"] if f else None,
+        "tpe_trials": len(tpe),
+        "tpe_trials_needed": f["trials"] if f else None,
+        "tpe_seconds": f["seconds"] if f else None,
+        "random_best": fr["best"] if fr else None,
+        "random_trials": len(rnd),
+        "random_trials_needed": hit["trials"] if hit else None,
+        "random_seconds": hit["seconds"] if hit else None,
+    }
 
 
 def _median(xs: list[float | None]) -> float | None:
@@ -150,22 +160,68 @@ def report(args: argparse.Namespace, per_seed: list[dict[str, Any]], base_acc: f
     ratio = tpe_s / rnd_s if tpe_s is not None and rnd_s else None
     faster = tpe_s is not None and (rnd_s is None or tpe_s <= 0.5 * rnd_s)
     beats = med["tpe_best"] is not None and med["tpe_best"] > base_acc
-    header = ["seed", "TPE+median trials", "TPE best val", "TPE s to within 0.1 pp", "random trials", "random best val",
-              "random s to TPE's level", "TPE / random"]
-    rows = [[i, r["tpe_trials"], _pct(r["tpe_best"]), _s(r["tpe_seconds"]), r["random_trials"], _pct(r["random_best"]),
-             _s(r["random_seconds"]), _ratio(r)] for i, r in enumerate(per_seed)]
-    rows.append(["median", "", _pct(med["tpe_best"]), _s(med["tpe_seconds"]), "", _pct(med["random_best"]), _s(med["random_seconds"]),
-                 f"{ratio:.2f}" if ratio is not None else ("0 (random never)" if faster else "—")])
-    print(f"\nspace {args.space}, budget {args.budget_min} min training per study (max trials {args.max_trials}), {args.seeds} seed(s), "
-          f"overrides {args.overrides}; {wall / 60:.1f} min wall")
-    print(f"TPE+pruning seconds to within 0.1 pp of its best: {_s(med['tpe_seconds'])}; random to the same accuracy: "
-          f"{_s(med['random_seconds'])}; target TPE <= 0.5 x random: {'met' if faster else 'missed'}")
-    print(f"tuned (TPE best, median) val acc {_pct(med['tpe_best'])} vs hand-written {args.baseline}: {_pct(base_acc)}; "
-          f"target tuned > hand-written: {'met' if beats else 'missed'}\n")
-    payload = {"space": args.space, "budget_min": args.budget_min, "max_trials": args.max_trials, "seeds": args.seeds,
-               "parallel": args.parallel, "overrides": args.overrides,
-               "baseline": args.baseline, "baseline_val_acc": base_acc, "per_seed": per_seed, "median": med,
-               "ratio": ratio, "targets": {"tpe_at_most_half_of_random": faster, "tuned_beats_baseline": beats}, "wall_seconds": wall}
+    header = [
+        "seed",
+        "TPE+median trials",
+        "TPE best val",
+        "TPE s to within 0.1 pp",
+        "random trials",
+        "random best val",
+        "random s to TPE's level",
+        "TPE / random",
+    ]
+    rows = [
+        [
+            i,
+            r["tpe_trials"],
+            _pct(r["tpe_best"]),
+            _s(r["tpe_seconds"]),
+            r["random_trials"],
+            _pct(r["random_best"]),
+            _s(r["random_seconds"]),
+            _ratio(r),
+        ]
+        for i, r in enumerate(per_seed)
+    ]
+    rows.append(
+        [
+            "median",
+            "",
+            _pct(med["tpe_best"]),
+            _s(med["tpe_seconds"]),
+            "",
+            _pct(med["random_best"]),
+            _s(med["random_seconds"]),
+            f"{ratio:.2f}" if ratio is not None else ("0 (random never)" if faster else "—"),
+        ]
+    )
+    print(
+        f"\nspace {args.space}, budget {args.budget_min} min training per study (max trials {args.max_trials}), {args.seeds} seed(s), "
+        f"overrides {args.overrides}; {wall / 60:.1f} min wall"
+    )
+    print(
+        f"TPE+pruning seconds to within 0.1 pp of its best: {_s(med['tpe_seconds'])}; random to the same accuracy: "
+        f"{_s(med['random_seconds'])}; target TPE <= 0.5 x random: {'met' if faster else 'missed'}"
+    )
+    print(
+        f"tuned (TPE best, median) val acc {_pct(med['tpe_best'])} vs hand-written {args.baseline}: {_pct(base_acc)}; "
+        f"target tuned > hand-written: {'met' if beats else 'missed'}\n"
+    )
+    payload = {
+        "space": args.space,
+        "budget_min": args.budget_min,
+        "max_trials": args.max_trials,
+        "seeds": args.seeds,
+        "parallel": args.parallel,
+        "overrides": args.overrides,
+        "baseline": args.baseline,
+        "baseline_val_acc": base_acc,
+        "per_seed": per_seed,
+        "median": med,
+        "ratio": ratio,
+        "targets": {"tpe_at_most_half_of_random": faster, "tuned_beats_baseline": beats},
+        "wall_seconds": wall,
+    }
     write_results(args.name, payload, rows, header)
 
 

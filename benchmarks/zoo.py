@@ -5,6 +5,7 @@ results/zoo.json + results/zoo.md (results/zoo-quick.* in quick mode) and the zo
 (docs/model-zoo.md + .png; <runs-dir>/zoo-quick.md in quick mode, so CI never overwrites the committed table).
 Usage: python benchmarks/zoo.py [--quick] [--models cnn,mlp] [--threads N] [--runs-dir runs] [key=value ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,11 +13,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results  # noqa: E402
-
-from digitlab.console import setup_logging  # noqa: E402
-from digitlab.store import RunStore  # noqa: E402
-from digitlab.zoo import COLUMNS, format_row, output_paths, run_zoo, write_zoo_table  # noqa: E402
+from common import write_results
+from digitlab.console import setup_logging
+from digitlab.store import RunStore
+from digitlab.zoo import COLUMNS, format_row, output_paths, run_zoo, write_zoo_table
 
 
 def main() -> None:
@@ -35,8 +35,12 @@ def main() -> None:
         sys.exit("interrupted; no table written")
     md, png = output_paths(args.quick, args.runs_dir)
     write_zoo_table(rows, md, png, args.quick)
-    write_results("zoo-quick" if args.quick else "zoo", {"quick": args.quick, "overrides": overrides, "rows": rows},
-                  [format_row(r) for r in rows], COLUMNS)
+    write_results(
+        "zoo-quick" if args.quick else "zoo",
+        {"quick": args.quick, "overrides": overrides, "rows": rows},
+        [format_row(r) for r in rows],
+        COLUMNS,
+    )
     print(f"table: {md}  plot: {png}")
 
 

@@ -2,6 +2,7 @@
 
 Usage: python scripts/make_icons.py
 """
+
 from __future__ import annotations
 
 import gzip

@@ -3,6 +3,7 @@
 The machine is small and shared: every training run here uses one thread, a
 few hundred to two thousand images and one to three epochs.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,8 +98,14 @@ def cli(lab, capsys):
 
 def run_subprocess(args: list[str], cwd: Path, timeout: float = 180, env: dict[str, str] | None = None) -> Result:
     """``python -m digitlab.cli ARGS`` as a real process."""
-    p = subprocess.run([sys.executable, "-m", "digitlab.cli", *args], cwd=cwd, capture_output=True, text=True,
-                       timeout=timeout, env={**os.environ, **(env or {})})
+    p = subprocess.run(
+        [sys.executable, "-m", "digitlab.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     return Result(p.returncode, p.stdout, p.stderr)
 
 

@@ -4,6 +4,7 @@ Every picture is dark ink on tinted paper under an uneven lighting gradient,
 with gaussian noise and a JPEG round trip, so the preprocessing must undo
 what a phone camera does.  All randomness comes from the ``rng`` passed in.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,7 @@ def encode(rgb: np.ndarray, fmt: str = "PNG", **options) -> bytes:
     return buf.getvalue()
 
 
-def make_photo(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (480, 640),
-               ruled: bool = False) -> np.ndarray:
+def make_photo(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (480, 640), ruled: bool = False) -> np.ndarray:
     """One MNIST digit written on a photographed page -> (H, W, 3) uint8 RGB.
 
     The digit's height is 20-60 % of the page; it sits at a random place.
@@ -49,8 +49,7 @@ def make_photo(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, i
     return _finish(page, rng)
 
 
-def make_blank(rng: np.random.Generator, size: tuple[int, int] = (480, 640),
-               ruled: bool = False) -> np.ndarray:
+def make_blank(rng: np.random.Generator, size: tuple[int, int] = (480, 640), ruled: bool = False) -> np.ndarray:
     """A photographed page with no digit (optionally ruled) -> (H, W, 3) uint8 RGB."""
     page = _paper(size, rng)
     if ruled:
@@ -63,8 +62,7 @@ def make_strip(digits: list[np.ndarray], rng: np.random.Generator) -> np.ndarray
     return make_page([digits], rng)
 
 
-def make_page(lines: list[list[np.ndarray]], rng: np.random.Generator,
-              line_height: int = 160) -> np.ndarray:
+def make_page(lines: list[list[np.ndarray]], rng: np.random.Generator, line_height: int = 160) -> np.ndarray:
     """Lines of digits, top to bottom, each left to right -> (H, W, 3) uint8 RGB."""
     placed, width = [], 0
     for row, digits in enumerate(lines):
@@ -85,7 +83,7 @@ def _digit_alpha(digit28: np.ndarray, height: int, max_width: int | None = None)
     """MNIST digit (light on black) cropped to its ink and resized -> ink opacity in [0, 1]."""
     d = digit28.astype(np.float32) / (255 if digit28.dtype == np.uint8 else 1)
     ys, xs = np.nonzero(d > 0)
-    d = d[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    d = d[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     width = max(1, round(d.shape[1] * height / d.shape[0]))
     if max_width is not None and width > max_width:
         height, width = round(height * max_width / width), max_width
@@ -99,8 +97,10 @@ def _paper(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     tint = rng.uniform(0.75, 0.95) * (1 + rng.uniform(-0.08, 0.08, 3))
     angle = rng.uniform(0, 2 * np.pi)
     side = np.float32(max(h, w))  # float32 throughout: a 4000x3000 page stays ~150 MB
-    ramp = (np.float32(np.cos(angle)) * np.arange(w, dtype=np.float32)[None, :] / side
-            + np.float32(np.sin(angle)) * np.arange(h, dtype=np.float32)[:, None] / side)
+    ramp = (
+        np.float32(np.cos(angle)) * np.arange(w, dtype=np.float32)[None, :] / side
+        + np.float32(np.sin(angle)) * np.arange(h, dtype=np.float32)[:, None] / side
+    )
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-9)
     light = 1 - np.float32(rng.uniform(0.1, 0.4)) * ramp  # up to 40 % darker on one side
     return np.clip(tint, 0, 1).astype(np.float32)[None, None, :] * light[..., None]
@@ -113,7 +113,7 @@ def _rule(page: np.ndarray, rng: np.random.Generator) -> None:
     colour = np.array([0.55, 0.65, 0.9], np.float32)
     strength = np.float32(rng.uniform(0.25, 0.45))
     for y in range(int(rng.integers(gap // 2, gap)), h, gap):
-        band = page[y:y + int(rng.integers(1, 3))]
+        band = page[y : y + int(rng.integers(1, 3))]
         band[:] = band * (1 - strength) + band * colour * strength
 
 
@@ -121,7 +121,7 @@ def _ink(page: np.ndarray, alpha: np.ndarray, y: int, x: int, rng: np.random.Gen
     """Write dark pen ink of opacity ``alpha`` at (y, x), in place."""
     ink = rng.uniform(0.05, 0.25, 3).astype(np.float32)  # dark, slightly coloured pen
     a = alpha[..., None] * np.float32(rng.uniform(0.8, 1.0))
-    region = page[y:y + alpha.shape[0], x:x + alpha.shape[1]]
+    region = page[y : y + alpha.shape[0], x : x + alpha.shape[1]]
     region[:] = region * (1 - a) + ink * region.mean(axis=2, keepdims=True) * a
 
 

@@ -1,4 +1,5 @@
 """The checkpoint format: round trip, extensions, and refusing damaged, foreign and malicious files."""
+
 from __future__ import annotations
 
 import os
@@ -86,8 +87,11 @@ def test_empty_file(tmp_path):
         load_checkpoint(tmp_path / "e.pt")
 
 
-@pytest.mark.parametrize("obj", [{"state_dict": {}}, [1, 2, 3], {"format": "other-format-9"}, torch.zeros(3)],
-                         ids=["dict-without-tag", "list", "other-tag", "tensor"])
+@pytest.mark.parametrize(
+    "obj",
+    [{"state_dict": {}}, [1, 2, 3], {"format": "other-format-9"}, torch.zeros(3)],
+    ids=["dict-without-tag", "list", "other-tag", "tensor"],
+)
 def test_foreign_torch_file(tmp_path, obj):
     torch.save(obj, tmp_path / "f.pt")
     with pytest.raises(CheckpointError, match="not a digitlab checkpoint"):

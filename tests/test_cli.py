@@ -3,6 +3,7 @@
 One module-wide lab trains two tiny runs (``fast`` with plots, ``fast-2`` of
 generation 1); the other commands are checked against them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,8 +45,9 @@ def trained(tmp_path_factory):
         second = call_main([*g, "train", *small("generation=1"), "--no-plots"])
     assert first.code == 0, first.text
     assert second.code == 0, second.text
-    return SimpleNamespace(root=root, runs=root / "runs", models=root / "models", first=first, second=second,
-                           store=RunStore(runs_dir=root / "runs"))
+    return SimpleNamespace(
+        root=root, runs=root / "runs", models=root / "models", first=first, second=second, store=RunStore(runs_dir=root / "runs")
+    )
 
 
 @pytest.fixture
@@ -66,6 +68,7 @@ def lab_cli(trained, monkeypatch, capsys):
 
 
 # --- params ------------------------------------------------------------------------------------------------
+
 
 def test_params_lists_every_field(cli):
     res = cli("params")
@@ -95,6 +98,7 @@ def test_summary_cnn_has_576_features(cli):
 
 
 # --- a trained run -------------------------------------------------------------------------------------------
+
 
 def test_run_folder_contents(trained):
     folder = trained.runs / "fast"
@@ -240,6 +244,7 @@ def test_promote_run_with_a_dot_in_its_name(trained, tmp_path):
 
 
 # --- bad inputs: exit != 0, one clear line, no traceback ---------------------------------------------------------
+
 
 def test_unknown_model_suggests(cli):
     res = cli("train", *small("model=lenet", "train_subset=300"))

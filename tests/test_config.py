@@ -1,4 +1,5 @@
 """The config schema: defaults, documentation of every field, YAML + overrides, and one-sentence errors."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -62,6 +63,7 @@ def test_fast_config_values():
 
 # --- precedence ----------------------------------------------------------------------------------------------
 
+
 def yaml_file(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "cfg.yaml"
     p.write_text(text)
@@ -105,6 +107,7 @@ def test_override_with_invalid_yaml_value():
 
 # --- errors ---------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key, close", [("lrr", "lr"), ("epoch", "epochs"), ("batchsize", "batch_size"), ("optimiser", "optimizer")])
 def test_unknown_key_suggests_the_closest(key, close):
     with pytest.raises(ConfigError) as exc:
@@ -124,16 +127,19 @@ def test_unknown_key_in_file(tmp_path):
         load_config(yaml_file(tmp_path, "learning_rate: 0.1\n"))
 
 
-@pytest.mark.parametrize("item, words", [
-    ("lr=-1", ["lr=-1", "greater than 0", "Peak learning rate"]),
-    ("lr=11", ["lr=11", "less than or equal to 10"]),
-    ("epochs=0", ["epochs=0", "greater than or equal to 1", "Passes over the training split"]),
-    ("optimizer=rmsprop", ["optimizer='rmsprop'", "'sgd', 'adam' or 'adamw'"]),
-    ("momentum=1", ["momentum=1", "less than 1"]),
-    ("epochs=abc", ["epochs='abc'", "valid integer"]),
-    ("augment=maybe", ["augment='maybe'", "valid boolean"]),
-    ("name=has space", ["name='has space'", "pattern"]),
-])
+@pytest.mark.parametrize(
+    "item, words",
+    [
+        ("lr=-1", ["lr=-1", "greater than 0", "Peak learning rate"]),
+        ("lr=11", ["lr=11", "less than or equal to 10"]),
+        ("epochs=0", ["epochs=0", "greater than or equal to 1", "Passes over the training split"]),
+        ("optimizer=rmsprop", ["optimizer='rmsprop'", "'sgd', 'adam' or 'adamw'"]),
+        ("momentum=1", ["momentum=1", "less than 1"]),
+        ("epochs=abc", ["epochs='abc'", "valid integer"]),
+        ("augment=maybe", ["augment='maybe'", "valid boolean"]),
+        ("name=has space", ["name='has space'", "pattern"]),
+    ],
+)
 def test_invalid_values_name_the_range(item, words):
     with pytest.raises(ConfigError) as exc:
         load_config(None, [item])

@@ -1,4 +1,5 @@
 """Splits, subsets, normalisation statistics (and their cache), augmentation, and downloading from mirrors."""
+
 from __future__ import annotations
 
 import functools
@@ -14,8 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import MNIST, MNIST_FILES
-from digitlab.data import load_digits, read_idx
-from digitlab.data import sources
+from digitlab.data import load_digits, read_idx, sources
 from digitlab.data.augment import augment_batch
 from digitlab.data.dataset import stratified_split
 from digitlab.errors import DataError
@@ -36,6 +36,7 @@ def assert_proportional(picked: np.ndarray, population: np.ndarray, size: int) -
 
 
 # --- stratified split ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("val_size", [5000, 777, 10, 0])
 def test_split_sizes_classes_and_disjointness(train_labels, val_size):
@@ -67,6 +68,7 @@ def test_split_property(labels, data):
 
 
 # --- load_digits: subsets and normalisation -----------------------------------------------------------------
+
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
@@ -113,6 +115,7 @@ def test_unreadable_cache_entry_is_recomputed(cache):
 
 # --- augmentation --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def batch() -> torch.Tensor:
     x = read_idx(MNIST / "t10k-images-idx3-ubyte.gz")[:32]
@@ -152,6 +155,7 @@ def test_elastic_alone_changes_images(batch):
 
 
 # --- downloading from mirrors (a local HTTP server; never the internet) -------------------------------------
+
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # no request lines in the test output

@@ -1,4 +1,5 @@
 """The IDX reader: the real MNIST files, hand-made small files, and every kind of damage (each a DataError)."""
+
 from __future__ import annotations
 
 import gzip
@@ -28,10 +29,16 @@ def write(path, raw: bytes):
 
 # --- the real files ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fn, shape", [
-    ("train-images-idx3-ubyte.gz", (60000, 28, 28)), ("train-labels-idx1-ubyte.gz", (60000,)),
-    ("t10k-images-idx3-ubyte.gz", (10000, 28, 28)), ("t10k-labels-idx1-ubyte.gz", (10000,)),
-])
+
+@pytest.mark.parametrize(
+    "fn, shape",
+    [
+        ("train-images-idx3-ubyte.gz", (60000, 28, 28)),
+        ("train-labels-idx1-ubyte.gz", (60000,)),
+        ("t10k-images-idx3-ubyte.gz", (10000, 28, 28)),
+        ("t10k-labels-idx1-ubyte.gz", (10000,)),
+    ],
+)
 def test_real_mnist_files_parse_with_their_checksums(fn, shape):
     arr = read_idx(MNIST / fn, md5=FILES["mnist"][fn])
     assert arr.shape == shape and arr.dtype == np.uint8
@@ -49,6 +56,7 @@ def test_first_training_labels_are_the_known_ones():
 
 
 # --- small hand-made files -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_small_1d_and_3d_files(tmp_path, suffix):
@@ -79,15 +87,19 @@ def test_checksum_is_of_uncompressed_content(tmp_path):
 GOOD = idx_bytes(np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4))
 
 
-@pytest.mark.parametrize("raw, words", [
-    (b"\x01\x02\x08\x03" + GOOD[4:], ["not an IDX file", "bad magic", "01020803"]),
-    (b"\x00\x00\x07\x03" + GOOD[4:], ["not an IDX file", "bad magic"]),  # unknown type code
-    (b"\x00\x00\x08\x00" + GOOD[4:], ["bad magic"]),  # zero dimensions
-    (b"", ["bad magic", "empty"]),
-    (GOOD[:10], ["truncated inside its header"]),  # 3 dims need 16 header bytes
-    (GOOD[:-5], ["truncated", "(2, 3, 4)", "needs 40", "has 35 bytes"]),
-    (GOOD + b"\x00\x00\x00", ["has 43 bytes", "needs 40", "foreign"]),
-], ids=["bad-magic", "bad-type", "zero-dims", "empty", "truncated-header", "truncated-data", "extra-bytes"])
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"\x01\x02\x08\x03" + GOOD[4:], ["not an IDX file", "bad magic", "01020803"]),
+        (b"\x00\x00\x07\x03" + GOOD[4:], ["not an IDX file", "bad magic"]),  # unknown type code
+        (b"\x00\x00\x08\x00" + GOOD[4:], ["bad magic"]),  # zero dimensions
+        (b"", ["bad magic", "empty"]),
+        (GOOD[:10], ["truncated inside its header"]),  # 3 dims need 16 header bytes
+        (GOOD[:-5], ["truncated", "(2, 3, 4)", "needs 40", "has 35 bytes"]),
+        (GOOD + b"\x00\x00\x00", ["has 43 bytes", "needs 40", "foreign"]),
+    ],
+    ids=["bad-magic", "bad-type", "zero-dims", "empty", "truncated-header", "truncated-data", "extra-bytes"],
+)
 @pytest.mark.parametrize("suffix", ["", ".gz"])
 def test_damaged_files(tmp_path, raw, words, suffix):
     path = write(tmp_path / f"bad{suffix}", raw)
@@ -143,6 +155,7 @@ def test_parse_idx_names_its_source():
 
 
 # --- whole data sets in a data folder -----------------------------------------------------------------------
+
 
 def linked_data_dir(tmp_path, files: dict[str, str]):
     """``tmp/mnist/<name>`` symlinks to the real files (``{name: real_name}``)."""

@@ -1,4 +1,5 @@
 """load_image: every format and mode Pillow opens, EXIF orientation, transparency, bad input."""
+
 from __future__ import annotations
 
 import io
@@ -38,10 +39,17 @@ def _check(out: np.ndarray, expected: np.ndarray, tol: float) -> None:
 
 
 # ------------------------------------------------------------------ formats
-@pytest.mark.parametrize("fmt, options, tol", [
-    ("PNG", {}, 1e-6), ("BMP", {}, 1e-6), ("GIF", {}, 1e-6), ("TIFF", {}, 1e-6),
-    ("JPEG", {"quality": 90}, 0.02), ("WEBP", {"quality": 90}, 0.02),
-])
+@pytest.mark.parametrize(
+    "fmt, options, tol",
+    [
+        ("PNG", {}, 1e-6),
+        ("BMP", {}, 1e-6),
+        ("GIF", {}, 1e-6),
+        ("TIFF", {}, 1e-6),
+        ("JPEG", {"quality": 90}, 0.02),
+        ("WEBP", {"quality": 90}, 0.02),
+    ],
+)
 def test_formats_round_trip(page, fmt, options, tol):
     data = _save(Image.fromarray(page), fmt, **options)
     _check(load_image(data), page / 255, tol)
@@ -160,6 +168,7 @@ def test_exif_orientation_is_applied(page, orientation, turns):
 # --------------------------------------------------------------- bad input
 def _png(width: int, height: int) -> bytes:
     """A valid, all-black 1-bit PNG built without Pillow allocating its pixels."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 

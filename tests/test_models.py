@@ -4,6 +4,7 @@ A model added later with ``@register_model`` is picked up by ``list_models()``
 and must pass the same checks: shape, documented parameter count, trainability,
 checkpoint round-trip, summary/FLOPs and argument validation.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Synthetic outliers for outlier exposure: shapes, ranges, determinism, and that they are not digits' copies."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """The shipped model and the predictor: accuracy, stored calibration, pictures people give, bad inputs, CLI output."""
+
 from __future__ import annotations
 
 import json
@@ -130,7 +131,14 @@ def test_ood_eval_on_a_run_is_saved_and_shown(cli, lab):
     res = cli("ood-eval", "tiny", "--json")
     assert res.code == 0
     r = json.loads(res.out)
-    assert "95%" in r["definition"] and set(r["sets"]) == {"fashion-mnist", "gaussian-noise", "uniform-noise", "constant", "near-blank", "inverted-digits"}
+    assert "95%" in r["definition"] and set(r["sets"]) == {
+        "fashion-mnist",
+        "gaussian-noise",
+        "uniform-noise",
+        "constant",
+        "near-blank",
+        "inverted-digits",
+    }
     for s in r["sets"].values():
         assert set(s["detectors"]) == {"msp", "energy", "mahalanobis", "knn", "combined"}
         assert 0 <= s["input_checks_reject"] <= 1 and 0 <= s["accepted_at_threshold"] <= 1

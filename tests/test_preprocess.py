@@ -1,4 +1,5 @@
 """Preprocessing: any array -> MNIST 28x28, ink report, and several digits in reading order."""
+
 from __future__ import annotations
 
 import time
@@ -49,8 +50,7 @@ def _valid(out: np.ndarray) -> None:
 
 
 # ------------------------------------------------------- property: any array
-RANGES = [(0, 1), (0, 255), (0, 65535), (-1000, 1000), (-5, -1), (1e6, 1e9), (-1e30, 1e30),
-          (-1e300, 1e300), (3, 3)]
+RANGES = [(0, 1), (0, 255), (0, 65535), (-1000, 1000), (-5, -1), (1e6, 1e9), (-1e30, 1e30), (-1e300, 1e300), (3, 3)]
 DTYPES = ["uint8", "uint16", "int32", "float32", "float64", "bool"]
 
 
@@ -70,7 +70,7 @@ def pictures(draw) -> np.ndarray:
         x = np.full(shape, 0.9)
         if kind == "blob":
             y0, x0 = rng.integers(0, shape[0]), rng.integers(0, shape[1])
-            x[y0:y0 + rng.integers(1, 60), x0:x0 + rng.integers(1, 60)] = 0.1
+            x[y0 : y0 + rng.integers(1, 60), x0 : x0 + rng.integers(1, 60)] = 0.1
         else:
             x[rng.random(shape[:2]) < 0.01] = 0.1
     x = lo + x * (hi - lo)
@@ -102,8 +102,18 @@ def test_non_finite_values_raise(bad):
         to_mnist(x)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((0, 5)), np.zeros((4, 4, 4, 1)), np.zeros(7), np.zeros((5, 5, 5)),
-                                 np.zeros((3, 3), complex), np.array([["a"]]), np.zeros((2, 2), object)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros((0, 5)),
+        np.zeros((4, 4, 4, 1)),
+        np.zeros(7),
+        np.zeros((5, 5, 5)),
+        np.zeros((3, 3), complex),
+        np.array([["a"]]),
+        np.zeros((2, 2), object),
+    ],
+)
 def test_bad_arrays_raise(bad):
     with pytest.raises(ImageError):
         analyse(bad)
@@ -150,7 +160,7 @@ def test_box_is_in_input_pixels(mnist):
     for page_shape, scale in [((600, 800), 10), ((3000, 2000), 40)]:
         page = np.full(page_shape, 230, np.uint8)
         big = np.asarray(Image.fromarray(255 - d).resize((28 * scale // 4, 28 * scale // 4)))
-        page[100:100 + big.shape[0], 300:300 + big.shape[1]] = np.minimum(big, 230)
+        page[100 : 100 + big.shape[0], 300 : 300 + big.shape[1]] = np.minimum(big, 230)
         ys, xs = np.nonzero(page < 180)
         x0, y0, x1, y1 = analyse(page).box
         tol = 2 + page_shape[0] // 640 * 2  # a working pixel is several input pixels
@@ -270,10 +280,7 @@ def test_single_digit_gives_one_box_matching_analyse(mnist):
 
 # ------------------------------------------------------------- building blocks
 def test_label_components_8_connectivity():
-    mask = np.array([[1, 0, 0, 1],
-                     [0, 1, 0, 1],
-                     [0, 0, 0, 0],
-                     [1, 1, 0, 1]], bool)
+    mask = np.array([[1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 0, 0], [1, 1, 0, 1]], bool)
     labels, areas, boxes = label_components(mask)
     assert len(areas) - 1 == 4  # the diagonal pair is one component
     assert labels[0, 0] == labels[1, 1] != labels[0, 3]

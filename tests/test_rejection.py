@@ -1,4 +1,5 @@
 """Rejection detectors, their combination and calibration, and the OOD metrics, on controlled synthetic features."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 
 Also: a signal that lands while an epoch is being recorded, and a loss that becomes NaN.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,8 +36,13 @@ def test_sigterm_then_resume_equals_uninterrupted(tmp_path):
     runs = tmp_path / "runs"
     g = ["--runs-dir", str(runs)]
     # (a) start, wait for the first epoch to be recorded, then SIGTERM
-    proc = subprocess.Popen([sys.executable, "-m", "digitlab.cli", *g, "train", *CONFIG, "name=a", "--no-plots"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitlab.cli", *g, "train", *CONFIG, "name=a", "--no-plots"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 150
         while len(csv_rows(runs / "a" / "metrics.csv")) < 1:

@@ -3,6 +3,7 @@
 One tiny model is trained once for the module (1 epoch, 1000 images, 1 thread);
 the job tests train two more tiny runs (500 images) in the background queue.
 """
+
 from __future__ import annotations
 
 import base64
@@ -71,6 +72,7 @@ def digit_picture(fmt: str, index: int = 0) -> bytes:
 
 def png_header(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width`` x ``height`` pixels (no pixel data behind it): a decompression bomb's shape."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -101,6 +103,7 @@ def check_answer(answer: dict) -> None:
 
 # -- recognise
 
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_predict_one_picture(client, fmt):
     r = client.post("/api/predict", files=files((f"seven.{fmt.lower()}", digit_picture(fmt))))
@@ -112,8 +115,10 @@ def test_predict_one_picture(client, fmt):
 
 
 def test_predict_several_pictures_keeps_order(client):
-    r = client.post("/api/predict", files=files(("a.png", digit_picture("PNG", 0)), ("b.jpg", digit_picture("JPEG", 1)),
-                                                ("c.png", digit_picture("PNG", 2))))
+    r = client.post(
+        "/api/predict",
+        files=files(("a.png", digit_picture("PNG", 0)), ("b.jpg", digit_picture("JPEG", 1)), ("c.png", digit_picture("PNG", 2))),
+    )
     assert r.status_code == 200, r.text
     assert [a["source"] for a in r.json()] == ["a.png", "b.jpg", "c.png"]
     for answer in r.json():
@@ -209,8 +214,19 @@ def test_blank_canvas_is_not_a_digit(client):
     assert d["score"] is None  # -inf is not JSON; it comes as null
 
 
-@pytest.mark.parametrize("pixels", [[[0.0] * 28] * 27, [[0.0] * 27] * 28, [[2.0] * 28] * 28, [], "data:text/plain;base64,aGk=",
-                                    "data:image/png;base64,!!!", "not a url", "data:image/png;base64,aGVsbG8="])
+@pytest.mark.parametrize(
+    "pixels",
+    [
+        [[0.0] * 28] * 27,
+        [[0.0] * 27] * 28,
+        [[2.0] * 28] * 28,
+        [],
+        "data:text/plain;base64,aGk=",
+        "data:image/png;base64,!!!",
+        "not a url",
+        "data:image/png;base64,aGVsbG8=",
+    ],
+)
 def test_bad_canvas_is_422(client, pixels):
     r = client.post("/api/predict/canvas", json={"pixels": pixels})
     assert r.status_code == 422, r.text
@@ -218,6 +234,7 @@ def test_bad_canvas_is_422(client, pixels):
 
 
 # -- runs
+
 
 def test_runs_list_and_detail(client, lab):
     runs = client.get("/api/runs").json()
@@ -256,9 +273,24 @@ def test_run_files(client, lab):
     assert client.get(f"/api/runs/{lab.run}/files/nope.txt").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["../digitlab.db", "..%2fdigitlab.db", "%2e%2e/digitlab.db", "%2e%2e%2fdigitlab.db",
-                                  "plots/%2e%2e/%2e%2e/digitlab.db", "%2E%2E/%2E%2E/%2E%2E/etc/passwd", "/etc/passwd",
-                                  "%2fetc%2fpasswd", "//etc/passwd", ".%2e/digitlab.db", "..\\digitlab.db", ".hidden", "weights/.best.pt.tmp"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../digitlab.db",
+        "..%2fdigitlab.db",
+        "%2e%2e/digitlab.db",
+        "%2e%2e%2fdigitlab.db",
+        "plots/%2e%2e/%2e%2e/digitlab.db",
+        "%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+        "/etc/passwd",
+        "%2fetc%2fpasswd",
+        "//etc/passwd",
+        ".%2e/digitlab.db",
+        "..\\digitlab.db",
+        ".hidden",
+        "weights/.best.pt.tmp",
+    ],
+)
 def test_files_never_escape_the_run_folder(client, lab, path):
     r = client.get(f"/api/runs/{lab.run}/files/{path}")
     assert r.status_code in (400, 404), (path, r.status_code)
@@ -277,6 +309,7 @@ def test_files_do_not_follow_links_out_of_the_run_folder(client, lab):
 
 # -- config schema
 
+
 def test_config_schema_describes_every_parameter(client):
     params = client.get("/api/config/schema").json()["params"]
     assert [p["name"] for p in params] == [r["name"] for r in param_rows()]
@@ -291,6 +324,7 @@ def test_config_schema_describes_every_parameter(client):
 
 
 # -- jobs
+
 
 def wait_for(predicate, timeout: float = 180.0, every: float = 0.2):
     deadline = time.monotonic() + timeout
@@ -351,8 +385,16 @@ def test_failing_job_is_marked_failed_and_the_server_goes_on(lab, tmp_path):
         assert c.post("/api/predict", files=files(("seven.png", digit_picture("PNG")))).status_code == 200
 
 
-@pytest.mark.parametrize("config, words", [({"epochs": 0}, "epochs=0"), ({"lr": -1}, "lr=-1"), ({"lrr": 0.1}, "Did you mean lr"),
-                                           ({"model": "nope"}, "Unknown model"), ({"optimizer": "rmsprop"}, "optimizer")])
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({"epochs": 0}, "epochs=0"),
+        ({"lr": -1}, "lr=-1"),
+        ({"lrr": 0.1}, "Did you mean lr"),
+        ({"model": "nope"}, "Unknown model"),
+        ({"optimizer": "rmsprop"}, "optimizer"),
+    ],
+)
 def test_bad_job_config_is_422_with_the_sentence(client, config, words):
     r = client.post("/api/jobs", json=config)
     assert r.status_code == 422
@@ -370,6 +412,7 @@ def test_unknown_job_is_404(client):
 
 
 # -- models
+
 
 def test_models_list_and_switch(lab):
     from digitlab.catalog import promote
@@ -416,6 +459,7 @@ def test_unknown_start_model_fails_before_serving(lab):
 
 
 # -- exposure and tokens
+
 
 def test_exposed_without_token_refuses_training_and_model_changes(lab):
     c = TestClient(create_app(settings(lab, exposed=True)))
@@ -465,6 +509,7 @@ def test_serve_announces_warning_and_token(lab, capsys):
 
 # -- errors and the app shell
 
+
 def test_unknown_routes_are_404_json(client):
     for path in ("/api/nope", "/nope", "/static/nope.js"):
         r = client.get(path)
@@ -483,18 +528,21 @@ def test_bad_json_is_422(client):
     assert r.status_code == 422 and "ref" in sentence(r)
 
 
-@pytest.mark.parametrize("method, path, kwargs", [
-    ("post", "/api/predict", {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=x"}}),
-    ("post", "/api/predict", {"data": {"files": "text, not a file"}}),
-    ("post", "/api/predict/canvas", {"json": {"pixels": [[None] * 28] * 28}}),
-    ("post", "/api/predict/canvas", {"json": {"pixels": [["a"] * 28] * 28}}),
-    ("post", "/api/jobs", {"json": {"model_kwargs": "wide"}}),
-    ("post", "/api/jobs", {"json": {"name": "../../etc"}}),
-    ("get", "/api/runs", {"params": {"generation": "first"}}),
-    ("get", "/api/runs/%00", {}),
-    ("put", "/api/models/current", {"json": {"ref": "../../../etc/passwd"}}),
-    ("put", "/api/models/current", {"json": {"ref": "/etc/passwd.pt"}}),
-])
+@pytest.mark.parametrize(
+    "method, path, kwargs",
+    [
+        ("post", "/api/predict", {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=x"}}),
+        ("post", "/api/predict", {"data": {"files": "text, not a file"}}),
+        ("post", "/api/predict/canvas", {"json": {"pixels": [[None] * 28] * 28}}),
+        ("post", "/api/predict/canvas", {"json": {"pixels": [["a"] * 28] * 28}}),
+        ("post", "/api/jobs", {"json": {"model_kwargs": "wide"}}),
+        ("post", "/api/jobs", {"json": {"name": "../../etc"}}),
+        ("get", "/api/runs", {"params": {"generation": "first"}}),
+        ("get", "/api/runs/%00", {}),
+        ("put", "/api/models/current", {"json": {"ref": "../../../etc/passwd"}}),
+        ("put", "/api/models/current", {"json": {"ref": "/etc/passwd.pt"}}),
+    ],
+)
 def test_user_input_never_gives_500(client, method, path, kwargs):
     r = getattr(client, method)(path, **kwargs)
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
@@ -514,10 +562,23 @@ def test_page_docs_and_app_files_are_served(client):
     assert "cdn" not in docs.text.lower()  # the API page renders offline too
     assert client.get("/static/vendor/swagger/swagger-ui-bundle.js").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/predict", "/api/predict/canvas", "/api/runs", "/api/runs/{name}", "/api/runs/{name}/metrics",
-                 "/api/runs/{name}/files/{path}", "/api/config/schema", "/api/jobs", "/api/jobs/{job_id}",
-                 "/api/jobs/{job_id}/events", "/api/models", "/api/models/current", "/api/studies", "/api/studies/{name}",
-                 "/api/studies/{name}/plots/{file}"):
+    for path in (
+        "/api/predict",
+        "/api/predict/canvas",
+        "/api/runs",
+        "/api/runs/{name}",
+        "/api/runs/{name}/metrics",
+        "/api/runs/{name}/files/{path}",
+        "/api/config/schema",
+        "/api/jobs",
+        "/api/jobs/{job_id}",
+        "/api/jobs/{job_id}/events",
+        "/api/models",
+        "/api/models/current",
+        "/api/studies",
+        "/api/studies/{name}",
+        "/api/studies/{name}/plots/{file}",
+    ):
         assert path in paths, path
 
 
@@ -564,8 +625,15 @@ def test_studies_list_report_and_plots(lab, studies_lab):
     assert r.status_code == 404 and "did you mean tiny" in sentence(r)
 
 
-@pytest.mark.parametrize("path", ["/api/studies/tiny/plots/config.yaml", "/api/studies/../plots/history.png",
-                                  "/api/studies/%2E%2E/plots/history.png", "/api/studies/nope/plots/history.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/studies/tiny/plots/config.yaml",
+        "/api/studies/../plots/history.png",
+        "/api/studies/%2E%2E/plots/history.png",
+        "/api/studies/nope/plots/history.png",
+    ],
+)
 def test_study_plots_never_escape_the_studies_folder(lab, studies_lab, path):
     c = TestClient(create_app(Settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
     r = c.get(path)
@@ -574,7 +642,15 @@ def test_study_plots_never_escape_the_studies_folder(lab, studies_lab, path):
 
 
 def test_unreachable_study_storage_is_503(lab, tmp_path):
-    c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best),
-                                       study_storage="postgresql://nobody@127.0.0.1:1/none")))
+    c = TestClient(
+        create_app(
+            Settings(
+                runs_dir=tmp_path / "runs",
+                models_dir=tmp_path / "models",
+                model=str(lab.best),
+                study_storage="postgresql://nobody@127.0.0.1:1/none",
+            )
+        )
+    )
     r = c.get("/api/studies")
     assert r.status_code == 503 and "127.0.0.1" in sentence(r), r.text

@@ -1,4 +1,5 @@
 """The run database: records, resume semantics, two writing processes, a locked file and unusable URLs."""
+
 from __future__ import annotations
 
 import json
@@ -125,7 +126,9 @@ def test_promoted(db):
         db.add_promoted("gen1", 2, rid, "/elsewhere.pt")
     rows = db.list_promoted()
     assert [(p["name"], p["version"], p["run"], p["path"]) for p in rows] == [
-        ("gen1", 1, "a", "/models/gen1/v1.pt"), ("gen1", 2, "a", "/models/gen1/v2.pt")]
+        ("gen1", 1, "a", "/models/gen1/v1.pt"),
+        ("gen1", 2, "a", "/models/gen1/v2.pt"),
+    ]
 
 
 def test_reopening_keeps_records(tmp_path):
@@ -171,6 +174,7 @@ def test_two_processes_write_at_once(tmp_path):
 
 
 # --- a locked database and unusable URLs --------------------------------------------------------------------
+
 
 def test_locked_database(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "BUSY_TIMEOUT_S", 0.3)  # wait 0.3 s instead of 30 s for the lock

@@ -4,6 +4,7 @@ Every trial is tiny: the ``fast`` model, one thread, 300 training and 500
 validation images, one or two epochs; in-process studies also evaluate on only
 500 test images (``tiny_data``), so a trial takes about a second.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,17 +13,17 @@ import time
 from pathlib import Path
 
 import optuna
-import yaml
 import pytest
 import torch
+import yaml
 
 import digitlab.train as train_mod
 from conftest import REPO, error_line
+from digitlab import tune as T
 from digitlab.config import load_config, make_config
 from digitlab.data import load_digits
 from digitlab.errors import ConfigError, RunError, StoreError
 from digitlab.store import RunStore
-from digitlab import tune as T
 from digitlab.tune_plots import fewest_trainings, reach, study_report, trial_rows, write_plots
 
 TINY_BASE = {"config": "configs/fast.yaml", "threads": 1, "train_subset": 300, "val_size": 500, "epochs": 1}
@@ -65,9 +66,15 @@ def tlab(tmp_path, tiny_data):
 
 # ---------------------------------------------------------------- search spaces
 BAD_SPACES = [
-    ({"weight_decy": {"type": "float", "low": 0.1, "high": 0.2}}, "Unknown parameter 'weight_decy' in params.weight_decy. Did you mean weight_decay?"),
+    (
+        {"weight_decy": {"type": "float", "low": 0.1, "high": 0.2}},
+        "Unknown parameter 'weight_decy' in params.weight_decy. Did you mean weight_decay?",
+    ),
     ({"lr": {"type": "logfloat", "low": 1e-3, "high": 20}}, "params.lr.high=20 is outside the allowed range of lr (> 0, <= 10)"),
-    ({"momentum": {"type": "float", "low": 0.5, "high": 1.0}}, "params.momentum.high=1.0 is outside the allowed range of momentum (>= 0, < 1)"),
+    (
+        {"momentum": {"type": "float", "low": 0.5, "high": 1.0}},
+        "params.momentum.high=1.0 is outside the allowed range of momentum (>= 0, < 1)",
+    ),
     ({"lr": {"type": "float", "low": 0.01, "high": 0.001}}, "params.lr has low=0.01 >= high=0.001; low must be below high"),
     ({"weight_decay": {"type": "logfloat", "low": 0, "high": 0.1}}, "params.weight_decay is logfloat, so low must be above 0"),
     ({"batch_size": {"type": "categorical", "choices": []}}, "params.batch_size is categorical and needs a non-empty list of choices"),
@@ -76,10 +83,14 @@ BAD_SPACES = [
     ({"optimizer": {"type": "float", "low": 0, "high": 1}}, "params.optimizer has type float, but optimizer is a choice parameter"),
     ({"lr": {"type": "gaussian", "low": 0.1, "high": 0.2}}, "params.lr.type is 'gaussian'; use one of float, logfloat, int, categorical"),
     ({"lr": {"type": "float", "low": "a", "high": 0.2}}, "params.lr needs low and high numbers for type float"),
-    ({"momentum": {"type": "float", "low": 0.8, "high": 0.9, "when": {"optimiser": "sgd"}}},
-     "params.momentum.when names an unknown parameter 'optimiser'. Did you mean optimizer"),
-    ({"momentum": {"type": "float", "low": 0.8, "high": 0.9, "when": {"optimizer": "sgd"}}, "optimizer": {"choices": ["sgd", "adam"]}},
-     "params.momentum.when names 'optimizer', which must come before momentum in params"),
+    (
+        {"momentum": {"type": "float", "low": 0.8, "high": 0.9, "when": {"optimiser": "sgd"}}},
+        "params.momentum.when names an unknown parameter 'optimiser'. Did you mean optimizer",
+    ),
+    (
+        {"momentum": {"type": "float", "low": 0.8, "high": 0.9, "when": {"optimizer": "sgd"}}, "optimizer": {"choices": ["sgd", "adam"]}},
+        "params.momentum.when names 'optimizer', which must come before momentum in params",
+    ),
     ({"threads": {"type": "int", "low": 1, "high": 2}}, "Parameter 'threads' in params.threads is not tunable"),
     ({"model_kwargs.widht": {"type": "int", "low": 8, "high": 64}}, "model 'fast' has no argument 'widht'"),
     ({"lr": {"type": "float", "low": 0.1, "high": 0.2, "step": -1}}, "params.lr.step=-1 must be a positive number"),
@@ -112,7 +123,17 @@ def test_bad_sections_objectives_and_base():
 def test_shipped_spaces_load_and_sample_conditionally():
     cnn = T.load_space(REPO / "configs/search/cnn.yaml")
     names = [p.name for p in cnn.params]
-    assert {"lr", "weight_decay", "batch_size", "optimizer", "momentum", "label_smoothing", "model_kwargs.dropout", "rotate", "epochs"} <= set(names)
+    assert {
+        "lr",
+        "weight_decay",
+        "batch_size",
+        "optimizer",
+        "momentum",
+        "label_smoothing",
+        "model_kwargs.dropout",
+        "rotate",
+        "epochs",
+    } <= set(names)
     assert cnn.base == load_config(REPO / "configs/default.yaml").model_dump() and cnn.objectives == ["val_acc"]
     assert dict(next(p for p in cnn.params if p.name == "momentum").when) == {"optimizer": ("sgd",)}
     study = optuna.create_study(directions=cnn.directions, sampler=optuna.samplers.RandomSampler(seed=0))
@@ -257,12 +278,14 @@ def test_export_round_trip_and_final_run(tlab, tmp_path):
 
 
 def test_fewest_trainings_on_hand_made_trials():
-    rows = [{"number": 0, "state": "complete", "val_acc": 0.90, "train_seconds": 10.0},
-            {"number": 1, "state": "pruned", "val_acc": 0.50, "train_seconds": 2.0},
-            {"number": 2, "state": "complete", "val_acc": 0.9795, "train_seconds": 20.0},
-            {"number": 3, "state": "failed", "val_acc": None, "train_seconds": 1.0},
-            {"number": 4, "state": "complete", "val_acc": 0.9800, "train_seconds": 30.0},
-            {"number": 5, "state": "complete", "val_acc": 0.9801, "train_seconds": 40.0}]
+    rows = [
+        {"number": 0, "state": "complete", "val_acc": 0.90, "train_seconds": 10.0},
+        {"number": 1, "state": "pruned", "val_acc": 0.50, "train_seconds": 2.0},
+        {"number": 2, "state": "complete", "val_acc": 0.9795, "train_seconds": 20.0},
+        {"number": 3, "state": "failed", "val_acc": None, "train_seconds": 1.0},
+        {"number": 4, "state": "complete", "val_acc": 0.9800, "train_seconds": 30.0},
+        {"number": 5, "state": "complete", "val_acc": 0.9801, "train_seconds": 40.0},
+    ]
     f = fewest_trainings(rows)  # best 98.01%: 97.95% is within 0.1 pp (threshold 97.91%)
     assert (f["trials"], f["seconds"], f["trial"], f["best"]) == (3, 32.0, 2, 0.9801)
     assert f["of_trials"] == 6 and f["total_seconds"] == 103.0
@@ -297,7 +320,19 @@ def test_report_rows_and_importances(tlab):
 
 # ---------------------------------------------------------------- command line
 def test_tune_studies_study_and_export_on_the_command_line(cli, lab):
-    res = cli("tune", "--space", str(REPO / "configs/search/fast.yaml"), "--study", "cli", "--trials", "2", "--no-final", "--no-plots", "--seed", "4")
+    res = cli(
+        "tune",
+        "--space",
+        str(REPO / "configs/search/fast.yaml"),
+        "--study",
+        "cli",
+        "--trials",
+        "2",
+        "--no-final",
+        "--no-plots",
+        "--seed",
+        "4",
+    )
     assert res.code == 0, res.text
     assert "trial 0 complete: val acc" in res.out and "trial 1 complete" in res.out and "Fewest trainings: " in res.out
     res = cli("studies")

@@ -8,6 +8,7 @@ is skipped with the reason; set DIGITLAB_REQUIRE_POSTGRES=1 (CI) to fail instead
 Workers are real ``python -m digitlab.cli`` processes with tiny trials (fast
 model, one thread, 300 training images, one epoch).
 """
+
 from __future__ import annotations
 
 import glob
@@ -38,8 +39,12 @@ State = optuna.trial.TrialState
 
 def _tool(name: str) -> str | None:
     """A PostgreSQL server program: $PG_BIN, PATH, /usr/local/bin, then Debian's /usr/lib/postgresql/*/bin."""
-    dirs = [os.environ.get("PG_BIN", ""), *os.environ.get("PATH", "").split(os.pathsep), "/usr/local/bin",
-            *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    dirs = [
+        os.environ.get("PG_BIN", ""),
+        *os.environ.get("PATH", "").split(os.pathsep),
+        "/usr/local/bin",
+        *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True),
+    ]
     return next((str(Path(d) / name) for d in dirs if d and (Path(d) / name).is_file()), None)
 
 
@@ -82,7 +87,9 @@ def postgres():
     prefix, data, port = _as_server_user(folder), f"{folder}/data", _free_port()
     ctl = [*prefix, pg_ctl, "-D", data, "-l", f"{folder}/server.log", "-w", "-t", "60"]
     try:
-        run = subprocess.run([*prefix, initdb, "-D", data, "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8"], capture_output=True, text=True)
+        run = subprocess.run(
+            [*prefix, initdb, "-D", data, "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8"], capture_output=True, text=True
+        )
         if run.returncode:
             _unavailable(f"initdb failed: {run.stderr.strip()[-300:]}")
         run = subprocess.run([*ctl, "-o", f"-k {folder} -p {port} -h 127.0.0.1 -F", "start"], capture_output=True, text=True)
@@ -165,8 +172,11 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(tmp_path):
     storage = T.default_storage(runs)
     assert [t.state for t in T.load_study("k", T.open_storage(storage, heartbeat=None)).get_trials()] == [State.RUNNING]
     time.sleep(2.5)  # no heartbeat for longer than the grace period (2 x 1 s)
-    res = run_subprocess(["--runs-dir", str(runs), "tune", "--study", "k", "--trials", "2", "--heartbeat", "1", "--no-final", "--no-plots"],
-                         tmp_path, timeout=240)
+    res = run_subprocess(
+        ["--runs-dir", str(runs), "tune", "--study", "k", "--trials", "2", "--heartbeat", "1", "--no-final", "--no-plots"],
+        tmp_path,
+        timeout=240,
+    )
     assert res.code == 0, res.text
     trials = T.load_study("k", T.open_storage(storage, heartbeat=None)).get_trials()
     assert [t.state for t in trials] == [State.FAIL, State.COMPLETE, State.COMPLETE]

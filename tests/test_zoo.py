@@ -3,6 +3,7 @@
 Every training here is the quick zoo on one thread (2,000 or 500 training
 images, one epoch); the test split's 10,000 images are still evaluated per run.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,12 @@ import time
 
 import pytest
 
+from conftest import error_line
 from digitlab.config import load_config
 from digitlab.evidence import machine
 from digitlab.models import count_params, create_model, list_models
 from digitlab.store import RunStore
 from digitlab.zoo import COLUMNS, RECIPES, REFERENCES, load_recipe, output_paths, recipe_path, run_zoo, write_zoo_table
-
-from conftest import error_line
 
 MODELS = list_models()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -106,5 +106,7 @@ def test_quick_zoo_every_model(tmp_path):
     seconds = time.perf_counter() - t0
     _check_rows(rows, MODELS, store, runs_dir)
     _check_table(rows, runs_dir)
-    print(f"quick zoo, all {len(rows)} models: {seconds:.0f}s; "
-          + ", ".join(f"{r['model']} {r['wall_seconds']:.1f}s (train {r['train_seconds']:.1f}s)" for r in rows))
+    print(
+        f"quick zoo, all {len(rows)} models: {seconds:.0f}s; "
+        + ", ".join(f"{r['model']} {r['wall_seconds']:.1f}s (train {r['train_seconds']:.1f}s)" for r in rows)
+    )

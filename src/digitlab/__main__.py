@@ -1,4 +1,5 @@
 """``python -m digitlab`` = the ``digitlab`` command."""
+
 from .cli import run
 
 run()

@@ -4,6 +4,7 @@ A reference is a checkpoint path, a run name (its ``best.pt``), or a promoted
 model name (``gen1`` = its newest version, ``gen1:v2`` = a given one).
 Promoted models live in ``models/<name>/v<k>.pt`` and are never overwritten.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,8 +73,15 @@ def promote(store: RunStore, run: str, as_name: str, new_version: bool = False, 
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.copyfile(src, tmp)
     tmp.rename(dest)  # the version number was free; rename never replaces a promoted file here
-    meta = {"name": as_name, "version": version, "run": rec["name"], "generation": rec["generation"],
-            "best_val_acc": rec["best_val_acc"], "test_acc": rec["test_acc"], "source": str(src)}
+    meta = {
+        "name": as_name,
+        "version": version,
+        "run": rec["name"],
+        "generation": rec["generation"],
+        "best_val_acc": rec["best_val_acc"],
+        "test_acc": rec["test_acc"],
+        "source": str(src),
+    }
     (dest.with_suffix(".json")).write_text(json.dumps(meta, indent=2))
     store.add_promoted(as_name, version, rec["id"], str(dest.resolve()))
     return dest
@@ -88,5 +96,13 @@ def evaluate_checkpoint(path: Path, data_dir: str | None = None) -> dict[str, An
     r = evaluate(model_from_checkpoint(ckpt), x, y, mean, std)
     cm = confusion_matrix(y, r["pred"], len(ckpt["classes"]))
     per_class = (torch.from_numpy(cm.diagonal()) / torch.from_numpy(cm.sum(1)).clamp_min(1)).tolist()
-    return {"checkpoint": str(path), "model": ckpt["model"], "loss": r["loss"], "acc": r["acc"], "per_class_acc": per_class,
-            "confusion": cm.tolist(), "classes": ckpt["classes"], "n": len(y)}
+    return {
+        "checkpoint": str(path),
+        "model": ckpt["model"],
+        "loss": r["loss"],
+        "acc": r["acc"],
+        "per_class_acc": per_class,
+        "confusion": cm.tolist(),
+        "classes": ckpt["classes"],
+        "n": len(y),
+    }

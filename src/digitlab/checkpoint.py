@@ -4,6 +4,7 @@ A checkpoint is a plain dict of tensors and primitives: ``format``, ``model``,
 ``model_kwargs``, ``state_dict``, ``config``, ``norm`` (mean/std), ``classes``,
 ``metrics``, ``versions`` and, in ``last.pt`` only, ``train_state`` for resuming.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(f"{path} holds objects other than tensors and plain data; refusing to load it (it could run code).") from err
-    except Exception as err:  # noqa: BLE001 - garbage bytes raise anything (RuntimeError, EOFError, IndexError, KeyError, ...)
+    except Exception as err:
         first = (str(err).splitlines() or [type(err).__name__])[0]
         raise CheckpointError(f"{path} is truncated or not a PyTorch file ({first[:120]}).") from err
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

@@ -1,13 +1,12 @@
 """CLI commands of recognition: ``predict`` and ``ood-eval`` (registered on the main Typer app)."""
+
 from __future__ import annotations
 
 import csv
 import glob
-
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -51,11 +50,13 @@ def _line(a: dict) -> str:
 @app.command()
 def predict(
     sources: list[str] = typer.Argument(..., help="Image files, folders, quoted globs, or - for stdin."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model (default: the shipped model)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV: source, text, digit index, label, confidence, accepted, reason, score."),
-    explain: Optional[Path] = typer.Option(None, "--explain", help="Folder for what the model saw (28x28 inputs, boxes, scores)."),
-    reject_tpr: Optional[float] = typer.Option(None, "--reject-tpr", min=0.5, max=0.9999, help="Accept this share of real digits (default: as calibrated)."),
+    explain: Path | None = typer.Option(None, "--explain", help="Folder for what the model saw (28x28 inputs, boxes, scores)."),
+    reject_tpr: float | None = typer.Option(
+        None, "--reject-tpr", min=0.5, max=0.9999, help="Accept this share of real digits (default: as calibrated)."
+    ),
 ) -> None:
     """Read the digit(s) in pictures, or say "not a digit"; one line per picture. Exit 1 if any picture failed."""
     from .catalog import resolve
@@ -76,7 +77,19 @@ def predict(
             sys.stdout.write(json.dumps(d) + "\n")
         elif writer:
             for i, dg in enumerate(d["digits"]) or [(0, None)]:
-                writer.writerow([label, d["text"], i, dg and dg["label"], dg and round(dg["confidence"], 5), dg and dg["accepted"], dg and dg["reason"], dg and dg["score"], d["error"]])
+                writer.writerow(
+                    [
+                        label,
+                        d["text"],
+                        i,
+                        dg and dg["label"],
+                        dg and round(dg["confidence"], 5),
+                        dg and dg["accepted"],
+                        dg and dg["reason"],
+                        dg and dg["score"],
+                        d["error"],
+                    ]
+                )
         else:
             (err_console if answer.error else console).print(_line(d), markup=False)
         if explain and answer.ok:
@@ -86,8 +99,10 @@ def predict(
 
 
 @app.command("ood-eval")
-def ood_eval_cmd(ref: str = typer.Argument(..., help="Run name, checkpoint or promoted model."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def ood_eval_cmd(
+    ref: str = typer.Argument(..., help="Run name, checkpoint or promoted model."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
     """AUROC / FPR@95 / AUPR per out-of-distribution set and detector, and the accept/reject table."""
     from .catalog import resolve
     from .recognize.ood_eval import ood_eval
@@ -111,8 +126,16 @@ def _save_with_run(store, ref: str, r: dict) -> None:
     except RunError:
         return
     (Path(rec["run_dir"]) / "ood.json").write_text(json.dumps(r, indent=2))
-    store.update_run(rec["id"], extra={"ood": {"accepted_acc": r["accepted_acc"], "wrongly_rejected": r["wrongly_rejected"],
-                                               **{s: v["detectors"]["combined"] for s, v in r["sets"].items()}}})
+    store.update_run(
+        rec["id"],
+        extra={
+            "ood": {
+                "accepted_acc": r["accepted_acc"],
+                "wrongly_rejected": r["wrongly_rejected"],
+                **{s: v["detectors"]["combined"] for s, v in r["sets"].items()},
+            }
+        },
+    )
 
 
 def print_ood(r: dict) -> None:
@@ -121,11 +144,27 @@ def print_ood(r: dict) -> None:
     for name, s in r["sets"].items():
         for det, m in s["detectors"].items():
             rows.append([name, det, pct(m["auroc"]), pct(m["fpr95"]), pct(m["aupr_in"]), pct(m["aupr_out"])])
-    console.print(table("Out-of-distribution detection (MNIST test = in-distribution)", ["set", "detector", "AUROC", "FPR@95", "AUPR-in", "AUPR-out"], rows))
+    console.print(
+        table(
+            "Out-of-distribution detection (MNIST test = in-distribution)",
+            ["set", "detector", "AUROC", "FPR@95", "AUPR-in", "AUPR-out"],
+            rows,
+        )
+    )
     console.print(r["definition"])
-    acc_rows = [["MNIST test", pct(1 - r["wrongly_rejected"]), pct(r["input_checks_reject"]), f"accuracy {pct(r['test_acc'])}, on accepted {pct(r['accepted_acc'])}"]]
+    acc_rows = [
+        [
+            "MNIST test",
+            pct(1 - r["wrongly_rejected"]),
+            pct(r["input_checks_reject"]),
+            f"accuracy {pct(r['test_acc'])}, on accepted {pct(r['accepted_acc'])}",
+        ]
+    ]
     acc_rows += [[n, pct(s["accepted_at_threshold"]), pct(s["input_checks_reject"]), f"{s['n']} images"] for n, s in r["sets"].items()]
-    console.print(table(f"Accepted at the deployed threshold {r['threshold']:.3f} (calibrated to accept {pct(r['calibrated_tpr'])} of validation digits)",
-                        ["set", "accepted by the model scores", "refused by the input checks alone", "note"], acc_rows))
-
-
+    console.print(
+        table(
+            f"Accepted at the deployed threshold {r['threshold']:.3f} (calibrated to accept {pct(r['calibrated_tpr'])} of validation digits)",
+            ["set", "accepted by the model scores", "refused by the input checks alone", "note"],
+            acc_rows,
+        )
+    )

@@ -3,6 +3,7 @@
 Config is plain data: YAML files in ``configs/`` plus ``key=value`` overrides,
 strict about unknown keys, saved into every run directory and checkpoint.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -26,13 +27,25 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     # --- run identity ---
-    name: str | None = P(None, "Run name; a fresh name is picked (model, model-2, ...) when empty", tunable=False, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str | None = P(
+        None,
+        "Run name; a fresh name is picked (model, model-2, ...) when empty",
+        tunable=False,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    )
     generation: int | None = P(None, "Model generation this run belongs to (for lineage and promotion)", tunable=False, ge=0)
     parent: str | None = P(None, "Name of the run this one derives from (lineage)", tunable=False)
     seed: int = P(0, "Random seed for init, shuffling, augmentation and dropout", tunable=False, ge=0)
     # --- data ---
     dataset: Literal["mnist", "fashion-mnist"] = P("mnist", "Training data set", tunable=False)
-    val_size: int = P(5000, "Images carved (stratified, seeded by split_seed) from the 60k training set for validation", unit="images", ge=0, le=30000, tunable=False)
+    val_size: int = P(
+        5000,
+        "Images carved (stratified, seeded by split_seed) from the 60k training set for validation",
+        unit="images",
+        ge=0,
+        le=30000,
+        tunable=False,
+    )
     split_seed: int = P(0, "Seed of the train/validation split (keep fixed to compare runs)", tunable=False, ge=0)
     train_subset: int = P(0, "Use only this many training images (0 = all); for quick experiments", unit="images", ge=0, tunable=False)
     # --- model ---
@@ -49,7 +62,9 @@ class TrainConfig(BaseModel):
     beta2: float = P(0.999, "Adam/AdamW second-moment decay", ge=0, lt=1)
     weight_decay: float = P(5e-4, "Weight decay (decoupled for adamw, L2 for sgd/adam)", ge=0, le=1)
     schedule: Literal["onecycle", "cosine", "step", "constant"] = P("onecycle", "Learning-rate schedule over the whole run")
-    warmup_epochs: float = P(0.0, "Linear warm-up from lr/25 before the schedule (onecycle warms up by itself)", unit="epochs", ge=0, le=100)
+    warmup_epochs: float = P(
+        0.0, "Linear warm-up from lr/25 before the schedule (onecycle warms up by itself)", unit="epochs", ge=0, le=100
+    )
     onecycle_pct: float = P(0.25, "Share of the run spent rising to the peak lr (onecycle)", gt=0, lt=1)
     step_every: int = P(3, "Epochs between lr drops (step schedule)", unit="epochs", ge=1)
     step_gamma: float = P(0.1, "Factor applied at each lr drop (step schedule)", gt=0, le=1)
@@ -57,9 +72,18 @@ class TrainConfig(BaseModel):
     grad_clip: float = P(0.0, "Clip the gradient norm to this value (0 = off)", ge=0)
     early_stop: int = P(0, "Stop after this many epochs without a better validation accuracy (0 = off)", unit="epochs", ge=0)
     ema: float = P(0.0, "Decay of the exponential moving average of weights used for evaluation (0 = off; e.g. 0.999)", ge=0, lt=1)
-    outlier_exposure: float = P(0.0, "Weight of the outlier-exposure loss on synthetic non-digits (0 = off; Hendrycks et al. 2019 use 0.5); use a model without BatchNorm, whose batch statistics let it spot outliers by batch rather than by content", ge=0, le=10)
-    calibrate: bool = P(True, "After training, fit the 'not a digit' detectors and calibrate their threshold (a few seconds)", tunable=False)
-    reject_tpr: float = P(0.99, "Share of real validation digits the 'not a digit' threshold accepts (calibrated after training)", gt=0.5, lt=1, tunable=False)
+    outlier_exposure: float = P(
+        0.0,
+        "Weight of the outlier-exposure loss on synthetic non-digits (0 = off; Hendrycks et al. 2019 use 0.5); use a model without BatchNorm, whose batch statistics let it spot outliers by batch rather than by content",
+        ge=0,
+        le=10,
+    )
+    calibrate: bool = P(
+        True, "After training, fit the 'not a digit' detectors and calibrate their threshold (a few seconds)", tunable=False
+    )
+    reject_tpr: float = P(
+        0.99, "Share of real validation digits the 'not a digit' threshold accepts (calibrated after training)", gt=0.5, lt=1, tunable=False
+    )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")
     rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)
@@ -88,11 +112,17 @@ def param_rows() -> list[dict[str, str]]:
     for name, f in FIELDS.items():
         extra = f.json_schema_extra or {}
         bounds = {k: getattr(m, k) for m in f.metadata for k in ("gt", "ge", "lt", "le", "pattern") if hasattr(m, k)}
-        rows.append({
-            "name": name, "type": _type_name(f.annotation), "default": repr(f.default),
-            "range": _range_text(bounds, f.annotation), "unit": str(extra.get("unit", "")),
-            "tunable": "yes" if extra.get("tunable") else "no", "meaning": f.description or "",
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": _type_name(f.annotation),
+                "default": repr(f.default),
+                "range": _range_text(bounds, f.annotation),
+                "unit": str(extra.get("unit", "")),
+                "tunable": "yes" if extra.get("tunable") else "no",
+                "meaning": f.description or "",
+            }
+        )
     return rows
 
 
@@ -181,8 +211,14 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 def params_markdown() -> str:
     """``docs/params.md``: the parameter table, generated from the schema."""
     cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
-    lines = ["# Parameters", "", "Generated by `digitlab params --markdown` from `src/digitlab/config.py`. Do not edit by hand.", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = [
+        "# Parameters",
+        "",
+        "Generated by `digitlab params --markdown` from `src/digitlab/config.py`. Do not edit by hand.",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
     for row in param_rows():
         lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in cols) + " |")
     return "\n".join(lines) + "\n"

@@ -1,8 +1,10 @@
 """Terminal rendering with rich: live progress, log lines, tables. No logic lives here."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -33,16 +35,22 @@ class TrainProgress:
 
     def __init__(self, epochs: int, start_epoch: int = 0):
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.2%}"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console, transient=False,
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
             refresh_per_second=4,
         )
         self.total = self.progress.add_task("run", total=epochs, completed=start_epoch, loss=float("nan"), acc=0.0)
         self.epoch_task: Any = None
         self.epoch = -1
 
-    def __enter__(self) -> "TrainProgress":
+    def __enter__(self) -> TrainProgress:
         self.progress.start()
         return self
 
@@ -77,4 +85,3 @@ def pct(v: float | None) -> str:
 
 def secs(v: float | None) -> str:
     return "" if v is None else f"{v:.1f}s"
-

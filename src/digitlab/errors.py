@@ -3,6 +3,7 @@
 The CLI prints ``str(err)`` (no traceback unless ``--debug``); the API maps
 each class to a 4xx status through ``http_status``.
 """
+
 from __future__ import annotations
 
 

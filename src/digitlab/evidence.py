@@ -1,4 +1,5 @@
 """What every run records about where it came from: git commit, host, library versions, machine description."""
+
 from __future__ import annotations
 
 import os
@@ -15,7 +16,9 @@ def git_commit() -> str | None:
     """The lab's git commit (with ``+dirty`` when the tree has changes), or None outside a checkout."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
         return sha + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -28,8 +31,13 @@ def versions() -> dict[str, str]:
 
     from . import __version__
 
-    return {"digitlab": __version__, "python": sys.version.split()[0], "torch": str(torch.__version__),
-            "numpy": numpy.__version__, "platform": platform.platform()}
+    return {
+        "digitlab": __version__,
+        "python": sys.version.split()[0],
+        "torch": str(torch.__version__),
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
 
 
 def host() -> str:

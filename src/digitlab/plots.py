@@ -1,17 +1,19 @@
 """Matplotlib figures of runs: curves, confusion matrix, misclassified digits, and comparisons across runs."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from .data import DigitData  # noqa: E402
+from .data import DigitData
 
 SPLIT_STYLE = {"train": "-", "val": "--", "test": ":"}
 
@@ -53,8 +55,15 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path, title: st
     ax.imshow(np.log1p(cm), cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v > cm.max() / 3 else "black")
-    ax.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes,
-           xlabel="predicted", ylabel="true", title=title)
+    ax.set(
+        xticks=range(len(classes)),
+        yticks=range(len(classes)),
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     return _save(fig, path)
 
 
@@ -83,6 +92,8 @@ def plot_run(folder: Path, data: DigitData, history: Sequence[dict[str, Any]]) -
     if best.is_file():
         ckpt = load_checkpoint(best)
         r = evaluate(model_from_checkpoint(ckpt), data.test_x, data.test_y, data.mean, data.std)
-        out.append(plot_confusion(confusion_matrix(data.test_y, r["pred"], len(data.classes)), data.classes, folder / "plots" / "confusion.png"))
+        out.append(
+            plot_confusion(confusion_matrix(data.test_y, r["pred"], len(data.classes)), data.classes, folder / "plots" / "confusion.png")
+        )
         out.append(plot_misclassified(data.test_x, data.test_y, r["pred"], folder / "plots" / "misclassified.png"))
     return out

@@ -3,6 +3,7 @@
 ``runs/<name>/``: ``config.yaml`` (resolved config + evidence), ``train.log``,
 ``metrics.csv``, ``weights/best.pt`` + ``weights/last.pt``, ``plots/``, ``run.json``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,10 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -26,7 +28,19 @@ from .store import RunStore
 from .train import BatchProgress, EpochHook, TrainResult, train
 
 log = logging.getLogger("digitlab")
-METRIC_FIELDS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "train_seconds", "eval_seconds", "images_per_s"]
+METRIC_FIELDS = [
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "lr",
+    "train_seconds",
+    "eval_seconds",
+    "images_per_s",
+]
 
 
 def new_run_dir(root: Path, name: str | None, model: str) -> Path:
@@ -77,9 +91,17 @@ class Recorder:
             w.writerows(rows)
         os.replace(path.with_name(".metrics.csv.tmp"), path)
         self.store.add_epoch(self.run_id, m)
-        log.info("epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | test acc %.2f%% | %.1fs (+%.1fs eval)",
-                 m["epoch"], m["train_loss"], 100 * m["train_acc"], m["val_loss"], 100 * m["val_acc"], 100 * m["test_acc"],
-                 m["train_seconds"], m["eval_seconds"])
+        log.info(
+            "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | test acc %.2f%% | %.1fs (+%.1fs eval)",
+            m["epoch"],
+            m["train_loss"],
+            100 * m["train_acc"],
+            m["val_loss"],
+            100 * m["val_acc"],
+            100 * m["test_acc"],
+            m["train_seconds"],
+            m["eval_seconds"],
+        )
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -103,9 +125,18 @@ def attach_log(folder: Path) -> logging.Handler:
     return handler
 
 
-def run_training(cfg: TrainConfig, *, runs_dir: Path = Path("runs"), store: RunStore | None = None,
-                 data: DigitData | None = None, data_dir: str | None = None, progress: BatchProgress | None = None,
-                 hooks: list[EpochHook] = (), plots: bool = True, extra: dict[str, Any] | None = None) -> tuple[str, TrainResult]:
+def run_training(
+    cfg: TrainConfig,
+    *,
+    runs_dir: Path = Path("runs"),
+    store: RunStore | None = None,
+    data: DigitData | None = None,
+    data_dir: str | None = None,
+    progress: BatchProgress | None = None,
+    hooks: list[EpochHook] = (),
+    plots: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> tuple[str, TrainResult]:
     """Train ``cfg`` as a recorded run: folder, log, database rows, checkpoints, plots. Returns (name, result)."""
     check_model_args(cfg.model, cfg.model_kwargs)  # a wrong model name must not leave a run folder behind
     store = store or RunStore(runs_dir=runs_dir)
@@ -123,8 +154,15 @@ def run_training(cfg: TrainConfig, *, runs_dir: Path = Path("runs"), store: RunS
     return folder.name, _execute(cfg, store, run_id, folder, data, data_dir, progress, hooks, plots, None)
 
 
-def resume_training(name_or_dir: str, *, runs_dir: Path = Path("runs"), store: RunStore | None = None,
-                    data_dir: str | None = None, progress: BatchProgress | None = None, plots: bool = True) -> tuple[str, TrainResult]:
+def resume_training(
+    name_or_dir: str,
+    *,
+    runs_dir: Path = Path("runs"),
+    store: RunStore | None = None,
+    data_dir: str | None = None,
+    progress: BatchProgress | None = None,
+    plots: bool = True,
+) -> tuple[str, TrainResult]:
     """Continue an interrupted run from its ``weights/last.pt`` in the same folder."""
     store = store or RunStore(runs_dir=runs_dir)
     rec = store.get_run(Path(name_or_dir).name)
@@ -140,17 +178,34 @@ def resume_training(name_or_dir: str, *, runs_dir: Path = Path("runs"), store: R
     return rec["name"], _execute(cfg, store, rec["id"], folder, None, data_dir, progress, (), plots, ckpt)
 
 
-def _execute(cfg: TrainConfig, store: RunStore, run_id: int, folder: Path, data: DigitData | None, data_dir: str | None,
-             progress: BatchProgress | None, hooks: list[EpochHook], plots: bool, resume: dict[str, Any] | None) -> TrainResult:
+def _execute(
+    cfg: TrainConfig,
+    store: RunStore,
+    run_id: int,
+    folder: Path,
+    data: DigitData | None,
+    data_dir: str | None,
+    progress: BatchProgress | None,
+    hooks: list[EpochHook],
+    plots: bool,
+    resume: dict[str, Any] | None,
+) -> TrainResult:
     """Run the loop with recording; any failure marks the run ``failed`` with its reason, then re-raises."""
     handler = attach_log(folder)
     try:
         log.info("run %s: model %s, %d epochs, seed %d%s", folder.name, cfg.model, cfg.epochs, cfg.seed, " (resumed)" if resume else "")
         data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
-        log.info("data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
-                 len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std)
-        result = train(cfg, data, weights_dir=folder / "weights", on_epoch=[Recorder(store, run_id, folder), *hooks],
-                       progress=progress, resume=resume)
+        log.info(
+            "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
+            len(data.train_y),
+            len(data.val_y),
+            len(data.test_y),
+            data.mean,
+            data.std,
+        )
+        result = train(
+            cfg, data, weights_dir=folder / "weights", on_epoch=[Recorder(store, run_id, folder), *hooks], progress=progress, resume=resume
+        )
         finish(store, run_id, folder, cfg, data, result, plots)
         return result
     except BaseException as err:
@@ -166,14 +221,35 @@ def _execute(cfg: TrainConfig, store: RunStore, run_id: int, folder: Path, data:
 def finish(store: RunStore, run_id: int, folder: Path, cfg: TrainConfig, data: DigitData, result: TrainResult, plots: bool) -> None:
     """Write the summary (run.json, database row) and, for finished runs, the plots."""
     h, best = result.history, result.best
-    summary = {"status": result.status, "epochs_done": len(h), "train_seconds": result.train_seconds,
-               "eval_seconds": sum(m["eval_seconds"] for m in h), "best": best}
+    summary = {
+        "status": result.status,
+        "epochs_done": len(h),
+        "train_seconds": result.train_seconds,
+        "eval_seconds": sum(m["eval_seconds"] for m in h),
+        "best": best,
+    }
     write_atomic(folder / "run.json", json.dumps(summary, indent=2))
-    store.update_run(run_id, status=result.status, train_seconds=summary["train_seconds"], eval_seconds=summary["eval_seconds"],
-                     best_epoch=best.get("epoch"), best_val_acc=_finite(best.get("val_acc")), best_val_loss=_finite(best.get("val_loss")),
-                     test_acc=best.get("test_acc"), test_loss=best.get("test_loss"))
-    log.info("run %s %s after %d epochs: best val acc %.2f%% at epoch %s, test acc %.2f%%, %.1fs training",
-             folder.name, result.status, len(h), 100 * (best.get("val_acc") or 0), best.get("epoch"), 100 * (best.get("test_acc") or 0), result.train_seconds)
+    store.update_run(
+        run_id,
+        status=result.status,
+        train_seconds=summary["train_seconds"],
+        eval_seconds=summary["eval_seconds"],
+        best_epoch=best.get("epoch"),
+        best_val_acc=_finite(best.get("val_acc")),
+        best_val_loss=_finite(best.get("val_loss")),
+        test_acc=best.get("test_acc"),
+        test_loss=best.get("test_loss"),
+    )
+    log.info(
+        "run %s %s after %d epochs: best val acc %.2f%% at epoch %s, test acc %.2f%%, %.1fs training",
+        folder.name,
+        result.status,
+        len(h),
+        100 * (best.get("val_acc") or 0),
+        best.get("epoch"),
+        100 * (best.get("test_acc") or 0),
+        result.train_seconds,
+    )
     best_pt = folder / "weights" / "best.pt"
     if cfg.calibrate and result.status != "interrupted" and best_pt.is_file() and len(data.val_y) >= 100:
         from .recognize.calibrate import fit_rejection

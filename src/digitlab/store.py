@@ -4,6 +4,7 @@ SQLite at ``runs/digitlab.db`` by default (WAL mode, waits for locks); any
 SQLAlchemy URL (``--db`` / ``$DIGITLAB_DB``), e.g. PostgreSQL for a team.
 Every write is one transaction, so a crash never leaves half a record.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,37 +24,63 @@ from .errors import RunError, StoreError
 
 meta = sa.MetaData()
 BUSY_TIMEOUT_S = 30.0  # how long a SQLite writer waits for another process's lock before "locked"
-EPOCH_COLUMNS = ["train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "train_seconds", "eval_seconds", "images_per_s"]
+EPOCH_COLUMNS = [
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "lr",
+    "train_seconds",
+    "eval_seconds",
+    "images_per_s",
+]
 
 runs = sa.Table(
-    "runs", meta,
+    "runs",
+    meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False, unique=True),
     sa.Column("status", sa.String(16), nullable=False),  # running | completed | early-stopped | interrupted | failed
     sa.Column("model", sa.String(64), nullable=False),
     sa.Column("dataset", sa.String(32), nullable=False),
     sa.Column("config", sa.Text, nullable=False),  # resolved TrainConfig as JSON
-    sa.Column("generation", sa.Integer), sa.Column("parent", sa.String(64)),
-    sa.Column("seed", sa.Integer), sa.Column("git_commit", sa.String(64)), sa.Column("host", sa.String(128)),
-    sa.Column("versions", sa.Text), sa.Column("run_dir", sa.Text),
-    sa.Column("created_at", sa.DateTime), sa.Column("finished_at", sa.DateTime),
+    sa.Column("generation", sa.Integer),
+    sa.Column("parent", sa.String(64)),
+    sa.Column("seed", sa.Integer),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("host", sa.String(128)),
+    sa.Column("versions", sa.Text),
+    sa.Column("run_dir", sa.Text),
+    sa.Column("created_at", sa.DateTime),
+    sa.Column("finished_at", sa.DateTime),
     sa.Column("epochs_done", sa.Integer, default=0),
-    sa.Column("train_seconds", sa.Float), sa.Column("eval_seconds", sa.Float),
-    sa.Column("best_epoch", sa.Integer), sa.Column("best_val_acc", sa.Float), sa.Column("best_val_loss", sa.Float),
-    sa.Column("test_acc", sa.Float), sa.Column("test_loss", sa.Float),  # at the best validation epoch
-    sa.Column("message", sa.Text), sa.Column("extra", sa.Text),  # JSON: study/trial links, ood results, ...
+    sa.Column("train_seconds", sa.Float),
+    sa.Column("eval_seconds", sa.Float),
+    sa.Column("best_epoch", sa.Integer),
+    sa.Column("best_val_acc", sa.Float),
+    sa.Column("best_val_loss", sa.Float),
+    sa.Column("test_acc", sa.Float),
+    sa.Column("test_loss", sa.Float),  # at the best validation epoch
+    sa.Column("message", sa.Text),
+    sa.Column("extra", sa.Text),  # JSON: study/trial links, ood results, ...
 )
 epochs = sa.Table(
-    "epochs", meta,
+    "epochs",
+    meta,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, primary_key=True),
     *[sa.Column(c, sa.Float) for c in EPOCH_COLUMNS],
 )
 promoted = sa.Table(
-    "promoted", meta,
+    "promoted",
+    meta,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(64), nullable=False), sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")), sa.Column("path", sa.Text, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("path", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime),
     sa.UniqueConstraint("name", "version"),
 )
@@ -65,7 +92,7 @@ def default_url(runs_dir: str | Path = "runs") -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -80,7 +107,9 @@ class RunStore:
         try:
             if self.url.startswith("sqlite:///"):
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = sa.create_engine(self.url, **({"connect_args": {"timeout": BUSY_TIMEOUT_S}} if self.url.startswith("sqlite") else {"pool_pre_ping": True}))
+            self.engine = sa.create_engine(
+                self.url, **({"connect_args": {"timeout": BUSY_TIMEOUT_S}} if self.url.startswith("sqlite") else {"pool_pre_ping": True})
+            )
             if self.url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self._create_tables()
@@ -107,10 +136,22 @@ class RunStore:
     # -- runs
     def create_run(self, name: str, cfg: dict[str, Any], run_dir: str, evidence: dict[str, Any]) -> int:
         """Insert a ``running`` run; the name must be new."""
-        values = dict(name=name, status="running", model=cfg["model"], dataset=cfg["dataset"], config=json.dumps(cfg),
-                      generation=cfg.get("generation"), parent=cfg.get("parent"), seed=cfg.get("seed"),
-                      git_commit=evidence.get("git_commit"), host=evidence.get("host"),
-                      versions=json.dumps(evidence.get("versions", {})), run_dir=run_dir, created_at=_now(), epochs_done=0)
+        values = dict(
+            name=name,
+            status="running",
+            model=cfg["model"],
+            dataset=cfg["dataset"],
+            config=json.dumps(cfg),
+            generation=cfg.get("generation"),
+            parent=cfg.get("parent"),
+            seed=cfg.get("seed"),
+            git_commit=evidence.get("git_commit"),
+            host=evidence.get("host"),
+            versions=json.dumps(evidence.get("versions", {})),
+            run_dir=run_dir,
+            created_at=_now(),
+            epochs_done=0,
+        )
         try:
             with self._tx() as c:
                 return c.execute(runs.insert().values(**values)).inserted_primary_key[0]

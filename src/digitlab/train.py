@@ -3,6 +3,7 @@
 Everything a run records flows through ``on_epoch(metrics)`` hooks (run store,
 progress display, tuning pruner); the loop itself prints nothing.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,9 +12,10 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +53,7 @@ class HeldInterrupts:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __enter__(self) -> "HeldInterrupts":
+    def __enter__(self) -> HeldInterrupts:
         self.old: dict[int, Any] = {}
         self.pending: list[tuple[int, Any]] = []
         if threading.current_thread() is threading.main_thread():
@@ -100,8 +102,9 @@ def layout(model: torch.nn.Module) -> torch.memory_format:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: float, std: float,
-             batch_size: int = 1000) -> dict[str, Any]:
+def evaluate(
+    model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: float, std: float, batch_size: int = 1000
+) -> dict[str, Any]:
     """Loss, accuracy and predictions of ``model`` on uint8 images; returns numbers, prints nothing."""
     was_training = model.training
     model.eval()
@@ -164,9 +167,17 @@ class LoopState:
         return self.ema if self.ema is not None else self.model
 
     def train_state(self) -> dict[str, Any]:
-        return {"optimizer": self.opt.state_dict(), "ema": self.ema.state_dict() if self.ema else None,
-                "aug_rng": self.aug_gen.get_state(), "torch_rng": torch.get_rng_state(), "epoch": self.epoch,
-                "step": self.step, "best": self.best, "stale": self.stale, "history": self.history}
+        return {
+            "optimizer": self.opt.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
+            "aug_rng": self.aug_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "stale": self.stale,
+            "history": self.history,
+        }
 
     def load_train_state(self, ts: dict[str, Any]) -> None:
         self.opt.load_state_dict(ts["optimizer"])
@@ -206,7 +217,9 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
             g["lr"] = cfg.lr * lr_factor(cfg, st.step, total, per_epoch)
         logits, loss = forward_loss(cfg, st, data, idx, fmt)
         if not torch.isfinite(loss):
-            raise TrainingError(f"The loss became {loss.item()} at epoch {st.epoch + 1}, step {b + 1}; lower lr (now {cfg.lr}) or enable grad_clip. The last good checkpoint is kept.")
+            raise TrainingError(
+                f"The loss became {loss.item()} at epoch {st.epoch + 1}, step {b + 1}; lower lr (now {cfg.lr}) or enable grad_clip. The last good checkpoint is kept."
+            )
         st.opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -223,8 +236,9 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
     return {"train_loss": loss_sum.item() / n, "train_acc": correct.item() / n, "train_seconds": time.perf_counter() - t0}
 
 
-def forward_loss(cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Tensor,
-                 fmt: torch.memory_format) -> tuple[torch.Tensor, torch.Tensor]:
+def forward_loss(
+    cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Tensor, fmt: torch.memory_format
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits of the (augmented) digits ``idx`` and the loss, with outlier exposure when on."""
     x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
     n = len(idx)
@@ -260,9 +274,16 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def checkpoint_payload(cfg: TrainConfig, data: DigitData, model: torch.nn.Module, metrics: dict[str, Any]) -> dict[str, Any]:
     """The common part of ``best.pt`` and ``last.pt``."""
-    return {"model": cfg.model, "model_kwargs": dict(cfg.model_kwargs), "state_dict": model.state_dict(),
-            "config": cfg.model_dump(), "norm": {"mean": data.mean, "std": data.std}, "classes": list(data.classes),
-            "metrics": metrics, "versions": versions()}
+    return {
+        "model": cfg.model,
+        "model_kwargs": dict(cfg.model_kwargs),
+        "state_dict": model.state_dict(),
+        "config": cfg.model_dump(),
+        "norm": {"mean": data.mean, "std": data.std},
+        "classes": list(data.classes),
+        "metrics": metrics,
+        "versions": versions(),
+    }
 
 
 def evaluate_epoch(cfg: TrainConfig, model: torch.nn.Module, data: DigitData) -> dict[str, float]:
@@ -276,8 +297,15 @@ def evaluate_epoch(cfg: TrainConfig, model: torch.nn.Module, data: DigitData) ->
     return out
 
 
-def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None, on_epoch: list[EpochHook] = (),
-          progress: BatchProgress | None = None, resume: dict[str, Any] | None = None) -> TrainResult:
+def train(
+    cfg: TrainConfig,
+    data: DigitData,
+    *,
+    weights_dir: Path | None = None,
+    on_epoch: list[EpochHook] = (),
+    progress: BatchProgress | None = None,
+    resume: dict[str, Any] | None = None,
+) -> TrainResult:
     """Train ``cfg`` on ``data``; with ``weights_dir``, keep ``best.pt`` and ``last.pt`` there.
 
     Selection and early stopping use validation accuracy only (or the last epoch
@@ -294,8 +322,12 @@ def train(cfg: TrainConfig, data: DigitData, *, weights_dir: Path | None = None,
             m = train_epoch(cfg, st, data, progress)
             m.update(evaluate_epoch(cfg, st.deployed, data))
             st.epoch += 1
-            m = {"epoch": st.epoch, "lr": st.opt.param_groups[0]["lr"], **m,
-                 "images_per_s": len(data.train_x) / max(m["train_seconds"], 1e-9)}
+            m = {
+                "epoch": st.epoch,
+                "lr": st.opt.param_groups[0]["lr"],
+                **m,
+                "images_per_s": len(data.train_x) / max(m["train_seconds"], 1e-9),
+            }
             st.history.append(m)
             # -- selection on validation; checkpoints written atomically
             improved = len(data.val_y) == 0 or m["val_acc"] >= st.best["val_acc"]  # ties: the later, more annealed epoch

@@ -12,6 +12,7 @@ its study. Studies live in any SQLAlchemy database (SQLite beside the runs by
 default, PostgreSQL for several machines); heartbeats turn the trials of killed
 workers into failures. Selection uses validation accuracy only, never test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,9 +22,10 @@ import logging
 import re
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import optuna
 import yaml
@@ -56,11 +58,13 @@ def shown_url(url: str) -> str:
         import sqlalchemy
 
         return sqlalchemy.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+    except Exception:
         return url
 
 
-def open_storage(url: str, heartbeat: int | None = 30, on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.RDBStorage:
+def open_storage(
+    url: str, heartbeat: int | None = 30, on_stale: Callable[[optuna.Study, Any], None] | None = None
+) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage with heartbeats (a trial silent for 2 x ``heartbeat`` s is failed by the next worker).
 
     Connecting fails within seconds (connect timeout) with one StoreError sentence.
@@ -110,8 +114,18 @@ def stored_space(study: optuna.Study) -> Space:
     d = study.user_attrs.get("space")
     if not d:
         raise RunError(f"Study {study.study_name!r} was not started by digitlab tune (it has no search space); give --space.")
-    params = [Param(p["name"], p["type"], p.get("low"), p.get("high"), p.get("step"), tuple(p.get("choices", ())),
-                    {k: tuple(v) for k, v in p.get("when", {}).items()}) for p in d["params"]]
+    params = [
+        Param(
+            p["name"],
+            p["type"],
+            p.get("low"),
+            p.get("high"),
+            p.get("step"),
+            tuple(p.get("choices", ())),
+            {k: tuple(v) for k, v in p.get("when", {}).items()},
+        )
+        for p in d["params"]
+    ]
     return Space(d["base"], params, d["objectives"])
 
 
@@ -127,8 +141,12 @@ def make_sampler(name: str | optuna.samplers.BaseSampler | None, objectives: int
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            cls = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler,
-                   "cmaes": optuna.samplers.CmaEsSampler, "nsga2": optuna.samplers.NSGAIISampler}[name]
+            cls = {
+                "tpe": optuna.samplers.TPESampler,
+                "random": optuna.samplers.RandomSampler,
+                "cmaes": optuna.samplers.CmaEsSampler,
+                "nsga2": optuna.samplers.NSGAIISampler,
+            }[name]
             return cls(seed=seed)
     except ImportError as err:
         raise ConfigError(f"The {name} sampler needs an extra package ({err}); install it with pip install cmaes.") from err
@@ -147,10 +165,18 @@ def make_pruner(name: str | optuna.pruners.BasePruner, objectives: int = 1) -> o
     return optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto", reduction_factor=3)
 
 
-def open_study(name: str | None, space: Space | None, storage: optuna.storages.BaseStorage, store: RunStore,
-               sampler: optuna.samplers.BaseSampler | str | None = None, pruner: optuna.pruners.BasePruner | str = "median",
-               seed: int | None = 0, overrides: list[str] | None = None, objectives: str | None = None,
-               prefix: str = "study") -> tuple[optuna.Study, Space]:
+def open_study(
+    name: str | None,
+    space: Space | None,
+    storage: optuna.storages.BaseStorage,
+    store: RunStore,
+    sampler: optuna.samplers.BaseSampler | str | None = None,
+    pruner: optuna.pruners.BasePruner | str = "median",
+    seed: int | None = 0,
+    overrides: list[str] | None = None,
+    objectives: str | None = None,
+    prefix: str = "study",
+) -> tuple[optuna.Study, Space]:
     """Create or resume a study; a name already used for a different space (or by other runs) is refused."""
     if name is not None and not STUDY_NAME.match(name):
         raise ConfigError(f"Study name {name!r} must be 1-48 letters, digits, '_', '.' or '-', starting with a letter or digit.")
@@ -160,7 +186,9 @@ def open_study(name: str | None, space: Space | None, storage: optuna.storages.B
             raise ConfigError("Give --space to start a study, or --study NAME to continue one.")
         name = next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in names)
     if _has_run(store, f"{name}-t0") and name not in study_names(storage):
-        raise RunError(f"The run database already has runs of a study named {name!r} (from another study storage); choose another --study name.")
+        raise RunError(
+            f"The run database already has runs of a study named {name!r} (from another study storage); choose another --study name."
+        )
     if space is None:
         space = stored_space(load_study(name, storage))
     space = space.with_overrides(overrides)
@@ -168,8 +196,14 @@ def open_study(name: str | None, space: Space | None, storage: optuna.storages.B
         space = Space(space.base, space.params, parse_objectives(objectives))
     n = len(space.objectives)
     with quiet_optuna():
-        study = optuna.create_study(study_name=name, storage=storage, directions=space.directions, load_if_exists=True,
-                                    sampler=make_sampler(sampler, n, seed), pruner=make_pruner(pruner, n))
+        study = optuna.create_study(
+            study_name=name,
+            storage=storage,
+            directions=space.directions,
+            load_if_exists=True,
+            sampler=make_sampler(sampler, n, seed),
+            pruner=make_pruner(pruner, n),
+        )
     _claim_space(study, space)
     if seed is not None and study.trials and not isinstance(sampler, optuna.samplers.BaseSampler):  # a resumed or joined study: fresh draws
         study.sampler = make_sampler(sampler, n, seed + len(study.trials))
@@ -183,8 +217,10 @@ def _claim_space(study: optuna.Study, space: Space) -> None:
         study.set_user_attr("space", space.to_json())
         study.set_user_attr("space_hash", space.hash())
     elif old != space.hash():
-        raise ConfigError(f"Study {study.study_name!r} was started with a different search space (hash {old}, now {space.hash()}); "
-                          "choose another --study name or leave --space out to continue it as it was.")
+        raise ConfigError(
+            f"Study {study.study_name!r} was started with a different search space (hash {old}, now {space.hash()}); "
+            "choose another --study name or leave --space out to continue it as it was."
+        )
 
 
 # ---------------------------------------------------------------- trials
@@ -220,9 +256,15 @@ class Objective:
         trial.set_user_attr("config", cfg.model_dump(exclude={"name"}))
         hooks = [_Pruning(trial, cfg.epochs)] if self.prune else []
         try:  # a trial skips the 'not a digit' calibration (seconds each); the final run of the chosen config does it
-            _, result = run_training(cfg.model_copy(update={"calibrate": False}), runs_dir=self.runs_dir, store=self.store,
-                                     data=self.data, hooks=hooks, plots=False,
-                                     extra={"study": self.study, "trial": trial.number, "state": "running"})
+            _, result = run_training(
+                cfg.model_copy(update={"calibrate": False}),
+                runs_dir=self.runs_dir,
+                store=self.store,
+                data=self.data,
+                hooks=hooks,
+                plots=False,
+                extra={"study": self.study, "trial": trial.number, "state": "running"},
+            )
         except DigitlabError as err:  # recorded as failed by run_training; Optuna marks the trial FAIL and goes on
             trial.set_user_attr("error", str(err)[:500])
             self._settle(trial, name, "failed")
@@ -257,6 +299,7 @@ class Objective:
 
 def mark_lost(store: RunStore) -> Callable[[optuna.Study, Any], None]:
     """Heartbeat callback: the run of a trial whose worker died (no heartbeat) is recorded as failed too."""
+
     def callback(study: optuna.Study, trial: Any) -> None:
         name = trial.user_attrs.get("run")
         try:
@@ -264,17 +307,24 @@ def mark_lost(store: RunStore) -> Callable[[optuna.Study, Any], None]:
         except RunError:
             return
         if rec is not None and rec["status"] == "running":
-            store.update_run(rec["id"], status="failed", message=f"Its tuning worker stopped sending heartbeats; Optuna failed trial {trial.number}.",
-                             extra={"state": "failed"})
+            store.update_run(
+                rec["id"],
+                status="failed",
+                message=f"Its tuning worker stopped sending heartbeats; Optuna failed trial {trial.number}.",
+                extra={"state": "failed"},
+            )
         log.warning("trial %d of %s was left running by a stopped worker; marked failed", trial.number, study.study_name)
+
     return callback
 
 
 def budget_callback(seconds: float) -> Callable[[optuna.Study, Any], None]:
     """Stop the study once its trials' training time adds up to ``seconds``."""
+
     def callback(study: optuna.Study, _trial: Any) -> None:
         if sum(t.user_attrs.get("train_seconds", 0.0) for t in study.get_trials(deepcopy=False)) >= seconds:
             study.stop()
+
     return callback
 
 
@@ -284,16 +334,27 @@ def study_data(space: Space, data_dir: str | None = None) -> DigitData:
     return load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"], data_dir)
 
 
-def optimize(study: optuna.Study, space: Space, store: RunStore, runs_dir: Path, *, trials: int | None = None,
-             timeout: float | None = None, budget: float | None = None, data: DigitData | None = None,
-             data_dir: str | None = None, callbacks: list[Callable[[optuna.Study, Any], None]] = ()) -> optuna.Study:
+def optimize(
+    study: optuna.Study,
+    space: Space,
+    store: RunStore,
+    runs_dir: Path,
+    *,
+    trials: int | None = None,
+    timeout: float | None = None,
+    budget: float | None = None,
+    data: DigitData | None = None,
+    data_dir: str | None = None,
+    callbacks: list[Callable[[optuna.Study, Any], None]] = (),
+) -> optuna.Study:
     """Run trials until ``trials`` more are done, ``timeout`` seconds pass or ``budget`` training seconds are spent.
 
     A trial that fails (e.g. NaN loss) is FAIL and the study goes on; Ctrl-C stops it after marking the running
     trial FAIL (its run ``interrupted``): continue with the same study name.
     """
-    objective = Objective(study.study_name, space, store, Path(runs_dir), data or study_data(space, data_dir),
-                          prune=len(space.objectives) == 1)
+    objective = Objective(
+        study.study_name, space, store, Path(runs_dir), data or study_data(space, data_dir), prune=len(space.objectives) == 1
+    )
     extra = [budget_callback(budget)] if budget else []
     with quiet_optuna():  # failed trials are reported by the lab, in one line, not with Optuna's traceback
         study.optimize(objective, n_trials=trials, timeout=timeout, catch=(DigitlabError,), callbacks=[*extra, *callbacks])
@@ -320,7 +381,9 @@ def chosen_trial(study: optuna.Study, pick: int | None = None) -> optuna.trial.F
     if pick is not None:
         found = [t for t in done if t.number == pick]
         if not found:
-            raise RunError(f"Trial {pick} of study {study.study_name!r} is not a completed trial; `digitlab study {study.study_name}` lists them.")
+            raise RunError(
+                f"Trial {pick} of study {study.study_name!r} is not a completed trial; `digitlab study {study.study_name}` lists them."
+            )
         return found[0]
     if len(study.directions) == 1:
         return study.best_trial
@@ -340,25 +403,49 @@ def export_config(study: optuna.Study, path: str | Path, pick: int | None = None
     """
     t = chosen_trial(study, pick)
     path = Path(path)
-    header = [f"# Tuned config: study {study.study_name!r}, trial {t.number}, best validation accuracy {100 * t.values[0]:.2f}%",
-              f"# (objectives: {', '.join(study.user_attrs.get('space', {}).get('objectives', ['val_acc']))}). "
-              f"Exported by `digitlab tune --study {study.study_name} --export {path}`.",
-              f"# Train it with: digitlab train --config {path}"]
+    header = [
+        f"# Tuned config: study {study.study_name!r}, trial {t.number}, best validation accuracy {100 * t.values[0]:.2f}%",
+        f"# (objectives: {', '.join(study.user_attrs.get('space', {}).get('objectives', ['val_acc']))}). "
+        f"Exported by `digitlab tune --study {study.study_name} --export {path}`.",
+        f"# Train it with: digitlab train --config {path}",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = {k: v for k, v in trial_config(t).items() if k not in MACHINE_KEYS}
     path.write_text("\n".join(header) + "\n" + yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 
-def final_run(study: optuna.Study, store: RunStore, runs_dir: Path, *, pick: int | None = None, data: DigitData | None = None,
-              data_dir: str | None = None, progress: Any = None, hooks: list[Any] = (), plots: bool = True) -> tuple[str, Any]:
+def final_run(
+    study: optuna.Study,
+    store: RunStore,
+    runs_dir: Path,
+    *,
+    pick: int | None = None,
+    data: DigitData | None = None,
+    data_dir: str | None = None,
+    progress: Any = None,
+    hooks: list[Any] = (),
+    plots: bool = True,
+) -> tuple[str, Any]:
     """Retrain the chosen config once as ``<study>-final`` (test accuracy reported here, never used to choose)."""
     t = chosen_trial(study, pick)
-    name = next(n for n in (f"{study.study_name}-final" + (f"-{i}" if i > 1 else "") for i in range(1, 1000))
-                if not (Path(runs_dir) / n).exists() and not _has_run(store, n))
+    name = next(
+        n
+        for n in (f"{study.study_name}-final" + (f"-{i}" if i > 1 else "") for i in range(1, 1000))
+        if not (Path(runs_dir) / n).exists() and not _has_run(store, n)
+    )
     cfg = make_config({**trial_config(t), "name": name})
-    return run_training(cfg, runs_dir=Path(runs_dir), store=store, data=data, data_dir=data_dir, progress=progress, hooks=list(hooks),
-                        plots=plots, extra={"study": study.study_name, "final": True, "trial": t.number})
+    return run_training(
+        cfg,
+        runs_dir=Path(runs_dir),
+        store=store,
+        data=data,
+        data_dir=data_dir,
+        progress=progress,
+        hooks=list(hooks),
+        plots=plots,
+        extra={"study": study.study_name, "final": True, "trial": t.number},
+    )
 
 
 def _has_run(store: RunStore, name: str) -> bool:

@@ -8,6 +8,7 @@ validation accuracy. Plots go to ``<runs>/studies/<name>/``: optimisation
 history, parameter importances, parallel coordinates and, for several
 objectives, the Pareto front.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,10 +30,20 @@ def trial_rows(study: optuna.Study) -> list[dict[str, Any]]:
     rows = []
     for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
         val = t.values[0] if t.values else t.user_attrs.get("val_acc", max(t.intermediate_values.values(), default=None))
-        rows.append({"number": t.number, "state": STATES.get(t.state.name, t.state.name.lower()), "val_acc": val,
-                     "values": list(t.values or []), "train_seconds": t.user_attrs.get("train_seconds"),
-                     "n_params": t.user_attrs.get("n_params"), "epochs_done": t.user_attrs.get("epochs_done"),
-                     "run": t.user_attrs.get("run"), "params": dict(t.params), "error": t.user_attrs.get("error")})
+        rows.append(
+            {
+                "number": t.number,
+                "state": STATES.get(t.state.name, t.state.name.lower()),
+                "val_acc": val,
+                "values": list(t.values or []),
+                "train_seconds": t.user_attrs.get("train_seconds"),
+                "n_params": t.user_attrs.get("n_params"),
+                "epochs_done": t.user_attrs.get("epochs_done"),
+                "run": t.user_attrs.get("run"),
+                "params": dict(t.params),
+                "error": t.user_attrs.get("error"),
+            }
+        )
     return rows
 
 
@@ -91,10 +102,16 @@ def study_report(study: optuna.Study) -> dict[str, Any]:
     objectives = study.user_attrs.get("space", {}).get("objectives", ["val_acc"])
     done = [r for r in rows if r["state"] == "complete"]
     best = max(done, key=lambda r: (r["val_acc"], -r["number"])) if done else None
-    return {"name": study.study_name, "objectives": objectives, "trials": rows, "best": best,
-            "counts": {s: sum(r["state"] == s for r in rows) for s in STATES.values()},
-            "fewest": fewest_trainings(rows), "importances": importances(study),
-            "pareto": [{"number": t.number, "values": list(t.values), "params": dict(t.params)} for t in pareto(study)]}
+    return {
+        "name": study.study_name,
+        "objectives": objectives,
+        "trials": rows,
+        "best": best,
+        "counts": {s: sum(r["state"] == s for r in rows) for s in STATES.values()},
+        "fewest": fewest_trainings(rows),
+        "importances": importances(study),
+        "pareto": [{"number": t.number, "values": list(t.values), "params": dict(t.params)} for t in pareto(study)],
+    }
 
 
 def study_list(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
@@ -106,10 +123,17 @@ def study_list(storage: optuna.storages.BaseStorage) -> list[dict[str, Any]]:
         done = [r for r in rows if r["state"] == "complete"]
         best = max(done, key=lambda r: r["val_acc"]) if done else None
         started = min((t.datetime_start for t in study.get_trials(deepcopy=False) if t.datetime_start), default=None)
-        out.append({"name": name, "objectives": ",".join(study.user_attrs.get("space", {}).get("objectives", ["?"])),
-                    "trials": len(rows), **{s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "failed", "running")},
-                    "best_val_acc": best["val_acc"] if best else None, "best_trial": best["number"] if best else None,
-                    "started": started.strftime("%Y-%m-%d %H:%M") if started else ""})
+        out.append(
+            {
+                "name": name,
+                "objectives": ",".join(study.user_attrs.get("space", {}).get("objectives", ["?"])),
+                "trials": len(rows),
+                **{s: sum(r["state"] == s for r in rows) for s in ("complete", "pruned", "failed", "running")},
+                "best_val_acc": best["val_acc"] if best else None,
+                "best_trial": best["number"] if best else None,
+                "started": started.strftime("%Y-%m-%d %H:%M") if started else "",
+            }
+        )
     return out
 
 
@@ -135,8 +159,21 @@ def trial_line(study: optuna.Study, t: optuna.trial.FrozenTrial) -> str:
 
 def render_list(items: list[dict[str, Any]], where: str) -> Any:
     cols = ["name", "objectives", "trials", "complete", "pruned", "failed", "running", "best val acc", "best trial", "started"]
-    rows = [[s["name"], s["objectives"], s["trials"], s["complete"], s["pruned"], s["failed"], s["running"],
-             pct(s["best_val_acc"]), s["best_trial"], s["started"]] for s in items]
+    rows = [
+        [
+            s["name"],
+            s["objectives"],
+            s["trials"],
+            s["complete"],
+            s["pruned"],
+            s["failed"],
+            s["running"],
+            pct(s["best_val_acc"]),
+            s["best_trial"],
+            s["started"],
+        ]
+        for s in items
+    ]
     return table(f"Studies in {where} ({len(items)})", cols, rows)
 
 
@@ -147,8 +184,19 @@ def render_report(rep: dict[str, Any], trials: bool = True) -> list[Any]:
     extra = [o for o in rep["objectives"] if o != "val_acc"]
     if trials:
         cols = ["trial", "state", "val acc", "training", "weights", "run", *extra, *names]
-        rows = [[r["number"], r["state"], pct(r["val_acc"]), secs(r["train_seconds"]), f"{r['n_params']:,}" if r["n_params"] else "",
-                 r["run"] or "", *[_short(v) for v in r["values"][1:]], *[_short(r["params"].get(n, "")) for n in names]] for r in rep["trials"]]
+        rows = [
+            [
+                r["number"],
+                r["state"],
+                pct(r["val_acc"]),
+                secs(r["train_seconds"]),
+                f"{r['n_params']:,}" if r["n_params"] else "",
+                r["run"] or "",
+                *[_short(v) for v in r["values"][1:]],
+                *[_short(r["params"].get(n, "")) for n in names],
+            ]
+            for r in rep["trials"]
+        ]
         out.append(table(f"Study {rep['name']}: trials ({', '.join(f'{v} {k}' for k, v in rep['counts'].items() if v)})", cols, rows))
     b = rep["best"]
     if b is None:
@@ -156,15 +204,28 @@ def render_report(rep: dict[str, Any], trials: bool = True) -> list[Any]:
     out.append(f"Best: trial {b['number']}, val acc {pct(b['val_acc'])}, run {b['run']}")
     out.append(table("Best params", ["parameter", "value"], [[k, _short(v)] for k, v in b["params"].items()]))
     f = rep["fewest"]
-    out.append(f"Fewest trainings: {f['trials']} of {f['of_trials']} trials and {secs(f['seconds'])} of {secs(f['total_seconds'])} "
-               f"training to come within 0.1 pp of the best val acc {pct(f['best'])} (trial {f['trial']}: {pct(f['val_acc'])}).")
+    out.append(
+        f"Fewest trainings: {f['trials']} of {f['of_trials']} trials and {secs(f['seconds'])} of {secs(f['total_seconds'])} "
+        f"training to come within 0.1 pp of the best val acc {pct(f['best'])} (trial {f['trial']}: {pct(f['val_acc'])})."
+    )
     if rep["importances"]:
-        out.append(table("Importances", ["parameter", "importance for val acc"],
-                         [[k, f"{v:.3f}"] for k, v in rep["importances"].items()]))
+        out.append(table("Importances", ["parameter", "importance for val acc"], [[k, f"{v:.3f}"] for k, v in rep["importances"].items()]))
     if rep["pareto"]:
-        out.append(table(f"Pareto front ({', '.join(rep['objectives'])})", ["trial", *rep["objectives"], *names],
-                         [[p["number"], pct(p["values"][0]), *[_short(v) for v in p["values"][1:]], *[_short(p["params"].get(n, "")) for n in names]]
-                          for p in rep["pareto"]]))
+        out.append(
+            table(
+                f"Pareto front ({', '.join(rep['objectives'])})",
+                ["trial", *rep["objectives"], *names],
+                [
+                    [
+                        p["number"],
+                        pct(p["values"][0]),
+                        *[_short(v) for v in p["values"][1:]],
+                        *[_short(p["params"].get(n, "")) for n in names],
+                    ]
+                    for p in rep["pareto"]
+                ],
+            )
+        )
     return out
 
 
@@ -204,7 +265,11 @@ def plot_history(rows: list[dict[str, Any]], path: Path) -> Path:
     final = next((b for b in reversed(bests) if b == b), None)  # best val acc (%) of the study; None before a completed trial
     floor, below = _zoom(rows, final)
     for ax, xs, label in ((axes[0], [r["number"] for r in rows], "trial number"), (axes[1], cum, "cumulative training seconds")):
-        for state, style in (("complete", dict(color="C0", marker="o")), ("pruned", dict(color="0.6", marker="v")), ("failed", dict(color="C3", marker="x"))):
+        for state, style in (
+            ("complete", dict(color="C0", marker="o")),
+            ("pruned", dict(color="0.6", marker="v")),
+            ("failed", dict(color="C3", marker="x")),
+        ):
             pts = [(x, max(100 * r["val_acc"], floor)) for x, r in zip(xs, rows) if r["state"] == state and r["val_acc"] is not None]
             if pts:
                 ax.scatter(*zip(*pts), label=state, s=25, zorder=3, clip_on=False, **style)
@@ -249,7 +314,7 @@ def plot_parallel(study: optuna.Study, rows: list[dict[str, Any]], path: Path) -
 
     try:
         params = stored_space(study).params
-    except Exception:  # noqa: BLE001 - a foreign study: numeric axes from the values seen
+    except Exception:
         params = []
     kinds = {p.name: p for p in params}
     names = [p.name for p in params] or sorted({k for r in rows for k in r["params"]})
@@ -289,7 +354,9 @@ def plot_pareto(study: optuna.Study, path: Path) -> Path:
     """Validation accuracy against each other objective; Pareto-optimal trials joined in red."""
     from .plots import plt
 
-    objectives = study.user_attrs.get("space", {}).get("objectives", ["val_acc"] + [f"objective {i}" for i in range(1, len(study.directions))])
+    objectives = study.user_attrs.get("space", {}).get(
+        "objectives", ["val_acc"] + [f"objective {i}" for i in range(1, len(study.directions))]
+    )
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     front = {t.number for t in study.best_trials}
     fig, axes = plt.subplots(1, len(objectives) - 1, figsize=(6 * (len(objectives) - 1), 4.5), squeeze=False)

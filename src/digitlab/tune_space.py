@@ -6,6 +6,7 @@ conditional on another), each validated against config.py's types and ranges
 with one clear sentence per mistake. ``suggest`` turns an Optuna trial into a
 TrainConfig.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,8 +44,15 @@ class Param:
     when: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"name": self.name, "type": self.type, "low": self.low, "high": self.high, "step": self.step,
-             "choices": list(self.choices), "when": {k: list(v) for k, v in self.when.items()}}
+        d = {
+            "name": self.name,
+            "type": self.type,
+            "low": self.low,
+            "high": self.high,
+            "step": self.step,
+            "choices": list(self.choices),
+            "when": {k: list(v) for k, v in self.when.items()},
+        }
         return {k: v for k, v in d.items() if v not in (None, [], {})}
 
 
@@ -69,7 +77,7 @@ class Space:
     def directions(self) -> list[str]:
         return [OBJECTIVES[o] for o in self.objectives]
 
-    def with_overrides(self, overrides: list[str] | None) -> "Space":
+    def with_overrides(self, overrides: list[str] | None) -> Space:
         base = load_config(None, overrides, base=self.base).model_dump()
         return Space(base, self.params, self.objectives)
 
@@ -80,8 +88,13 @@ def load_space(path: str | Path, overrides: list[str] | None = None, objectives:
     return parse_space(data, str(path), Path(path).parent, overrides, objectives)
 
 
-def parse_space(data: dict[str, Any], where: str = "search space", root: Path = Path("."),
-                overrides: list[str] | None = None, objectives: str | list[str] | None = None) -> Space:
+def parse_space(
+    data: dict[str, Any],
+    where: str = "search space",
+    root: Path = Path("."),
+    overrides: list[str] | None = None,
+    objectives: str | list[str] | None = None,
+) -> Space:
     """Validate a search space given as a mapping with ``base``, ``params`` and optionally ``objectives``."""
     unknown = set(data) - {"base", "params", "objectives"}
     if unknown:
@@ -139,8 +152,9 @@ def _parse_param(name: str, spec: Any, base: dict[str, Any], earlier: dict[str, 
         raise ConfigError(f"{where}.type is {typ!r}; use one of {', '.join(TYPES)}.")
     fits = {"float": ("float", "any"), "logfloat": ("float", "any"), "int": ("int", "float", "any")}
     if typ in fits and kind not in fits[typ]:
-        raise ConfigError(f"{where} has type {typ}, but {name} is a {kind} parameter; use type categorical"
-                          f"{' or int' if kind == 'int' else ''}.")
+        raise ConfigError(
+            f"{where} has type {typ}, but {name} is a {kind} parameter; use type categorical{' or int' if kind == 'int' else ''}."
+        )
     when = _parse_when(where, name, spec.get("when"), base, earlier, names)
     if typ == "categorical":
         return Param(name, typ, choices=_check_choices(where, name, spec.get("choices"), base), when=when)
@@ -179,15 +193,21 @@ def _bounds(name: str) -> dict[str, Any]:
 
 
 def _within(v: float, b: dict[str, Any]) -> bool:
-    return (("gt" not in b or v > b["gt"]) and ("ge" not in b or v >= b["ge"])
-            and ("lt" not in b or v < b["lt"]) and ("le" not in b or v <= b["le"]))
+    return (
+        ("gt" not in b or v > b["gt"])
+        and ("ge" not in b or v >= b["ge"])
+        and ("lt" not in b or v < b["lt"])
+        and ("le" not in b or v <= b["le"])
+    )
 
 
 def _check_range(where: str, name: str, typ: str, spec: dict[str, Any]) -> tuple[float, float, float | None]:
     low, high, step = (_number(spec.get(k)) for k in ("low", "high", "step"))
     number = (int,) if typ == "int" else (int, float)
     if not all(isinstance(v, number) and not isinstance(v, bool) for v in (low, high)):
-        raise ConfigError(f"{where} needs low and high {'integers' if typ == 'int' else 'numbers'} for type {typ} (got low={low!r}, high={high!r}).")
+        raise ConfigError(
+            f"{where} needs low and high {'integers' if typ == 'int' else 'numbers'} for type {typ} (got low={low!r}, high={high!r})."
+        )
     if low >= high:
         raise ConfigError(f"{where} has low={low} >= high={high}; low must be below high.")
     if typ == "logfloat" and low <= 0:
@@ -227,7 +247,9 @@ def _check_choices(where: str, name: str, choices: Any, base: dict[str, Any]) ->
     return tuple(choices)
 
 
-def _parse_when(where: str, name: str, when: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]) -> dict[str, tuple[Any, ...]]:
+def _parse_when(
+    where: str, name: str, when: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]
+) -> dict[str, tuple[Any, ...]]:
     if when is None:
         return {}
     if not isinstance(when, dict) or not when:

@@ -7,6 +7,7 @@ measures it; ``write_zoo_table`` writes the Markdown table and a PNG of test
 accuracy against training time. Quick mode (CI) trains every recipe for one
 epoch on 2,000 images: a smoke test of the whole pipeline, not a comparison.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,10 @@ import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -57,8 +59,21 @@ REFERENCES: dict[str, Reference] = {
     "rnn": Reference(0.988, "≈98.6–99% (row-by-row LSTM; common baseline, no single paper)"),
     "vit": Reference(0.985, "≈99.5% (small ViTs, 100+ epochs; no single paper)"),
 }
-COLUMNS = ["model", "run", "params", "MMACs/img", "epochs", "s/epoch", "training", "inference img/s",
-           "best val", "test", "target", "met", "published"]
+COLUMNS = [
+    "model",
+    "run",
+    "params",
+    "MMACs/img",
+    "epochs",
+    "s/epoch",
+    "training",
+    "inference img/s",
+    "best val",
+    "test",
+    "target",
+    "met",
+    "published",
+]
 
 
 def recipe_path(model: str) -> Path:
@@ -78,9 +93,17 @@ ProgressFactory = Callable[[TrainConfig], Any]
 """Makes a context manager per run with ``batch(...)`` (BatchProgress) and optionally ``on_epoch(m)``, e.g. TrainProgress."""
 
 
-def run_zoo(models: list[str] | None, quick: bool, runs_dir: Path, store: RunStore, data_dir: str | None = None,
-            progress_factory: ProgressFactory | None = None, *, overrides: list[str] | None = None,
-            plots: bool | None = None) -> list[dict[str, Any]]:
+def run_zoo(
+    models: list[str] | None,
+    quick: bool,
+    runs_dir: Path,
+    store: RunStore,
+    data_dir: str | None = None,
+    progress_factory: ProgressFactory | None = None,
+    *,
+    overrides: list[str] | None = None,
+    plots: bool | None = None,
+) -> list[dict[str, Any]]:
     """Train and measure each model (all registered ones by default); one row per model.
 
     Every recipe is loaded before anything trains, so a bad name or recipe fails
@@ -103,23 +126,33 @@ def run_zoo(models: list[str] | None, quick: bool, runs_dir: Path, store: RunSto
     return rows
 
 
-def _zoo_run(cfg: TrainConfig, quick: bool, runs_dir: Path, store: RunStore, data: DigitData,
-             progress_factory: ProgressFactory | None, plots: bool) -> dict[str, Any]:
+def _zoo_run(
+    cfg: TrainConfig, quick: bool, runs_dir: Path, store: RunStore, data: DigitData, progress_factory: ProgressFactory | None, plots: bool
+) -> dict[str, Any]:
     """One recorded run and its row."""
     bar = progress_factory(cfg) if progress_factory else None
     hooks = [bar.on_epoch] if hasattr(bar, "on_epoch") else []
     t0 = time.perf_counter()
     try:
         with bar if bar is not None else contextlib.nullcontext():
-            name, result = run_training(cfg, runs_dir=runs_dir, store=store, data=data, progress=bar, hooks=hooks,
-                                        plots=plots, extra={"zoo": True, "quick": quick})
+            name, result = run_training(
+                cfg, runs_dir=runs_dir, store=store, data=data, progress=bar, hooks=hooks, plots=plots, extra={"zoo": True, "quick": quick}
+            )
     except TrainingError as err:  # divergence: the run is recorded as failed; the other models still train
         log.error("zoo: %s failed: %s", cfg.model, err)
         failed = store.list_runs(model=cfg.model, status="failed")
         return {**_static(cfg), "run": failed[-1]["name"] if failed else "", "status": "failed", "message": str(err)}
-    row = {**_static(cfg), "run": name, "status": result.status, "epochs": len(result.history),
-           "sec_per_epoch": _mean([h["train_seconds"] for h in result.history]), "train_seconds": result.train_seconds,
-           "val_acc": result.best.get("val_acc"), "test_acc": result.best.get("test_acc"), "best_epoch": result.best.get("epoch")}
+    row = {
+        **_static(cfg),
+        "run": name,
+        "status": result.status,
+        "epochs": len(result.history),
+        "sec_per_epoch": _mean([h["train_seconds"] for h in result.history]),
+        "train_seconds": result.train_seconds,
+        "val_acc": result.best.get("val_acc"),
+        "test_acc": result.best.get("test_acc"),
+        "best_epoch": result.best.get("epoch"),
+    }
     best = runs_dir / name / "weights" / "best.pt"
     if best.is_file() and result.status != "interrupted":
         row["infer_img_s"] = inference_rate(model_from_checkpoint(load_checkpoint(best)), data, cfg.threads)
@@ -132,10 +165,20 @@ def _static(cfg: TrainConfig) -> dict[str, Any]:
     """What is known before training: size, compute, recipe, references."""
     model = create_model(cfg.model, **cfg.model_kwargs)
     ref = REFERENCES.get(cfg.model, Reference(None))
-    return {"model": cfg.model, "params": count_params(model), "mmacs": count_flops(model) / 1e6,
-            "epochs_planned": cfg.epochs, "threads": cfg.threads or os.cpu_count() or 1, "train_images": cfg.train_subset or None,
-            "recipe": str(recipe_path(cfg.model)), "target": ref.target, "published": ref.published, "met": None,
-            "epochs": 0, "wall_seconds": 0.0}
+    return {
+        "model": cfg.model,
+        "params": count_params(model),
+        "mmacs": count_flops(model) / 1e6,
+        "epochs_planned": cfg.epochs,
+        "threads": cfg.threads or os.cpu_count() or 1,
+        "train_images": cfg.train_subset or None,
+        "recipe": str(recipe_path(cfg.model)),
+        "target": ref.target,
+        "published": ref.published,
+        "met": None,
+        "epochs": 0,
+        "wall_seconds": 0.0,
+    }
 
 
 def _mean(xs: list[float]) -> float | None:
@@ -150,8 +193,9 @@ def _met(row: dict[str, Any]) -> bool | None:
 
 
 @torch.no_grad()
-def inference_rate(model: torch.nn.Module, data: DigitData, threads: int = 0,
-                   images: int = INFER_IMAGES, batch: int = INFER_BATCH) -> float:
+def inference_rate(
+    model: torch.nn.Module, data: DigitData, threads: int = 0, images: int = INFER_IMAGES, batch: int = INFER_BATCH
+) -> float:
     """Test images per second through ``model``'s forward pass: eval mode, no grad, after a warm-up batch.
 
     Normalisation happens before the clock starts, so this is the network alone.
@@ -190,11 +234,21 @@ def format_row(row: dict[str, Any]) -> list[str]:
     """One table row (strings, in COLUMNS order), shared by the Markdown file and the terminal."""
     met = {True: "met", False: "missed", None: "—"}[row.get("met")]
     status = "" if row.get("status") in ("completed", "early-stopped") else f" ({row.get('status')})"
-    return [row["model"] + status, row.get("run") or "—", f"{row['params']:,}", f"{row['mmacs']:.2f}",
-            str(row.get("epochs", 0)), _dur(row.get("sec_per_epoch")), _dur(row.get("train_seconds")),
-            f"{row['infer_img_s']:,.0f}" if row.get("infer_img_s") else "—",
-            _pct(row.get("val_acc")), _pct(row.get("test_acc")),
-            "—" if row.get("target") is None else f"≥ {100 * row['target']:.1f}%", met, row.get("published", "—")]
+    return [
+        row["model"] + status,
+        row.get("run") or "—",
+        f"{row['params']:,}",
+        f"{row['mmacs']:.2f}",
+        str(row.get("epochs", 0)),
+        _dur(row.get("sec_per_epoch")),
+        _dur(row.get("train_seconds")),
+        f"{row['infer_img_s']:,.0f}" if row.get("infer_img_s") else "—",
+        _pct(row.get("val_acc")),
+        _pct(row.get("test_acc")),
+        "—" if row.get("target") is None else f"≥ {100 * row['target']:.1f}%",
+        met,
+        row.get("published", "—"),
+    ]
 
 
 def zoo_markdown(rows: list[dict[str, Any]], quick: bool, png_name: str | None = None) -> str:
@@ -202,25 +256,37 @@ def zoo_markdown(rows: list[dict[str, Any]], quick: bool, png_name: str | None =
     total, training = sum(r.get("wall_seconds") or 0 for r in rows), sum(r.get("train_seconds") or 0 for r in rows)
     targets = [r for r in rows if r.get("target") is not None]
     threads = sorted({r["threads"] for r in rows})
-    mode = ("quick: one epoch on 2,000 training images per model, a smoke test of the pipeline; the targets are "
-            "for the full recipes and are not expected to be met" if quick else "full recipes (`configs/zoo/<model>.yaml`)")
-    lines = ["# Model zoo", "",
-             "Every registered model trained on MNIST with its recipe as a recorded run (`digitlab show <run>` opens it).",
-             f"Generated by `digitlab zoo{' --quick' if quick else ''}`; do not edit by hand.", "",
-             f"- Machine: {machine()}; torch threads per run: {', '.join(map(str, threads))}",
-             f"- Mode: {mode}",
-             f"- Date: {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; commit {git_commit() or 'unknown'}",
-             f"- Total time: {total / 60:.1f} min (training {training / 60:.1f} min; the rest is evaluation, checkpoints, plots, calibration)",
-             f"- Targets met: {sum(r['met'] is True for r in targets)} of {len(targets)}", ""]
+    mode = (
+        "quick: one epoch on 2,000 training images per model, a smoke test of the pipeline; the targets are "
+        "for the full recipes and are not expected to be met"
+        if quick
+        else "full recipes (`configs/zoo/<model>.yaml`)"
+    )
+    lines = [
+        "# Model zoo",
+        "",
+        "Every registered model trained on MNIST with its recipe as a recorded run (`digitlab show <run>` opens it).",
+        f"Generated by `digitlab zoo{' --quick' if quick else ''}`; do not edit by hand.",
+        "",
+        f"- Machine: {machine()}; torch threads per run: {', '.join(map(str, threads))}",
+        f"- Mode: {mode}",
+        f"- Date: {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; commit {git_commit() or 'unknown'}",
+        f"- Total time: {total / 60:.1f} min (training {training / 60:.1f} min; the rest is evaluation, checkpoints, plots, calibration)",
+        f"- Targets met: {sum(r['met'] is True for r in targets)} of {len(targets)}",
+        "",
+    ]
     if png_name:
         lines += [f"![test accuracy against training time]({png_name})", ""]
     lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in format_row(r)) + " |" for r in rows]
-    lines += ["", "params: trainable parameters. MMACs/img: million multiply-accumulates per image (`digitlab summary`). "
-              "s/epoch: mean training seconds per epoch (evaluation excluded). training: total training seconds. "
-              "inference img/s: the best checkpoint's forward pass on 2,000 test images in batches of 500 (eval mode, no grad, "
-              "after a warm-up). best val: best validation accuracy; test: test accuracy at that epoch (selection never sees "
-              "the test set). published: the reference figure on MNIST test and its source."]
+    lines += [
+        "",
+        "params: trainable parameters. MMACs/img: million multiply-accumulates per image (`digitlab summary`). "
+        "s/epoch: mean training seconds per epoch (evaluation excluded). training: total training seconds. "
+        "inference img/s: the best checkpoint's forward pass on 2,000 test images in batches of 500 (eval mode, no grad, "
+        "after a warm-up). best val: best validation accuracy; test: test accuracy at that epoch (selection never sees "
+        "the test set). published: the reference figure on MNIST test and its source.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -236,8 +302,12 @@ def plot_zoo(rows: list[dict[str, Any]], path: Path, quick: bool) -> Path:
         colour = {True: "C2", False: "C3", None: "C0"}[r.get("met")]
         ax.scatter(r["train_seconds"], 100 * r["test_acc"], color=colour, s=40, zorder=3)
         ax.annotate(r["model"], (r["train_seconds"], 100 * r["test_acc"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.set(xscale="log", xlabel="training time (s, log scale)", ylabel="test accuracy (%)",
-           title=f"Model zoo ({'quick' if quick else 'full recipes'}): green met target, red missed, blue no target")
+    ax.set(
+        xscale="log",
+        xlabel="training time (s, log scale)",
+        ylabel="test accuracy (%)",
+        title=f"Model zoo ({'quick' if quick else 'full recipes'}): green met target, red missed, blue no target",
+    )
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 10, 100 rather than 10^0 ...
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(alpha=0.3, which="both")

@@ -4,6 +4,7 @@ Never runs ``playwright install``: the browser is the system's ``/usr/bin/chromi
 (``$DIGITLAB_CHROMIUM`` overrides). The tests are skipped, with the reason, only
 when that browser cannot be launched.
 """
+
 from __future__ import annotations
 
 import os
@@ -11,9 +12,9 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -58,9 +59,10 @@ def browser():
     with sync_api.sync_playwright() as pw:
         try:
             b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as err:  # noqa: BLE001 - any launch failure means: no browser on this machine
-            pytest.skip(f"Chromium cannot be launched from {CHROMIUM} ({str(err).splitlines()[0]}); "
-                        "install it with `apt-get install -y chromium`")
+        except Exception as err:
+            pytest.skip(
+                f"Chromium cannot be launched from {CHROMIUM} ({str(err).splitlines()[0]}); install it with `apt-get install -y chromium`"
+            )
         yield b
         b.close()
 

@@ -4,6 +4,7 @@ Recognise (file input, a synthetic drop, drawing), Train (a 1-epoch job on 500
 images, live progress, then the run in Runs), Runs (overlaid curves, a run's
 plots and log), tuning studies in Runs (issue 6), Models, language switch, 360 px layout and the offline shell.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,12 +58,15 @@ def test_choose_a_file(page, digit_png):
 
 def test_drop_a_file(page, digit_png):
     data = base64.b64encode(digit_png.read_bytes()).decode()
-    transfer = page.evaluate_handle("""([b64, name]) => {
+    transfer = page.evaluate_handle(
+        """([b64, name]) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
         dt.items.add(new File([bytes], name, { type: 'image/png' }));
         return dt;
-    }""", [data, "dropped.png"])
+    }""",
+        [data, "dropped.png"],
+    )
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     check_answer_shown(page, "#answers")
     assert page.locator("#answers .answer .source").inner_text() == "dropped.png"

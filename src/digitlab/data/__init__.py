@@ -1,4 +1,5 @@
 """Data: IDX reading, locating the files, splits, normalisation and batched augmentation."""
+
 from .dataset import DigitData, load_digits
 from .idx import read_idx
 

@@ -1,4 +1,5 @@
 """Batched on-the-fly augmentation: one random affine (and optional elastic) warp per image, as tensor ops."""
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,15 @@ def elastic_offsets(n: int, alpha: float, gen: torch.Generator, size: int = 28, 
     return field.view(n, 2, size, size).permute(0, 2, 3, 1) * (alpha * 2 / size)
 
 
-def augment_batch(x: torch.Tensor, gen: torch.Generator, rotate: float = 10, scale: float = 0.1, shear: float = 0.1,
-                  translate: float = 0.1, elastic: float = 0.0) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor,
+    gen: torch.Generator,
+    rotate: float = 10,
+    scale: float = 0.1,
+    shear: float = 0.1,
+    translate: float = 0.1,
+    elastic: float = 0.0,
+) -> torch.Tensor:
     """Warp a float batch ``(N, 1, 28, 28)`` (background 0) by one random transform per image."""
     n, _, h, w = x.shape
     theta = random_affine(n, rotate, scale, shear, translate, gen)

@@ -1,4 +1,5 @@
 """The whole data set in memory as uint8 tensors, split and normalised from the training split."""
+
 from __future__ import annotations
 
 import hashlib
@@ -76,8 +77,9 @@ def pixel_stats(images: np.ndarray, key: str) -> tuple[float, float]:
     return mean, std
 
 
-def load_digits(dataset: str = "mnist", val_size: int = 5000, split_seed: int = 0, train_subset: int = 0,
-                data_dir: str | Path | None = None) -> DigitData:
+def load_digits(
+    dataset: str = "mnist", val_size: int = 5000, split_seed: int = 0, train_subset: int = 0, data_dir: str | Path | None = None
+) -> DigitData:
     """Load, split and measure ``dataset``; ``train_subset`` > 0 keeps a stratified subset of training images."""
     x, y = load_raw(dataset, "train", data_dir)
     tx, ty = load_raw(dataset, "t10k", data_dir)

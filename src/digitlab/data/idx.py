@@ -3,6 +3,7 @@
 Format (LeCun): magic = 0x00 0x00 <dtype code> <ndim>, then ndim big-endian
 uint32 sizes, then the data. Only unsigned bytes (0x08) are used by MNIST.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -51,5 +52,7 @@ def read_idx(path: str | Path, md5: str | None = None) -> np.ndarray:
     if md5 is not None:
         got = hashlib.md5(raw).hexdigest()
         if got != md5:
-            raise DataError(f"Data file {path} has checksum {got}, expected {md5}: it is corrupt or not the official file; delete it and fetch it again.")
+            raise DataError(
+                f"Data file {path} has checksum {got}, expected {md5}: it is corrupt or not the official file; delete it and fetch it again."
+            )
     return parse_idx(raw, str(path))

@@ -4,6 +4,7 @@ Kinds: pixel noise, filled blobs and solid shapes, random pen strokes, and
 digits cut into quadrants and shuffled across images. No external data set is
 used, so Fashion-MNIST stays a clean test of rejection.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,14 @@ def _coords() -> tuple[torch.Tensor, torch.Tensor]:
 def noise(n: int, gen: torch.Generator) -> torch.Tensor:
     """Uniform or Gaussian pixel noise of random brightness, sometimes blurred."""
     level = torch.rand(n, 1, 1, 1, generator=gen)
-    x = torch.where(torch.rand(n, 1, 1, 1, generator=gen) < 0.5, torch.rand(n, 1, SIDE, SIDE, generator=gen),
-                    (torch.randn(n, 1, SIDE, SIDE, generator=gen) * 0.3 + 0.5)).clamp(0, 1) * level
+    x = (
+        torch.where(
+            torch.rand(n, 1, 1, 1, generator=gen) < 0.5,
+            torch.rand(n, 1, SIDE, SIDE, generator=gen),
+            (torch.randn(n, 1, SIDE, SIDE, generator=gen) * 0.3 + 0.5),
+        ).clamp(0, 1)
+        * level
+    )
     blurred = F.avg_pool2d(x, 3, 1, 1)
     return torch.where(torch.rand(n, 1, 1, 1, generator=gen) < 0.3, blurred, x)
 
@@ -67,8 +74,7 @@ def synthetic_outliers(digits: torch.Tensor, gen: torch.Generator) -> torch.Tens
     n = len(digits)
     k = torch.randint(0, 4, (n,), generator=gen)
     out = torch.empty_like(digits)
-    makers = [lambda m: noise(m, gen), lambda m: blobs(m, gen), lambda m: strokes(m, gen),
-              lambda m: shuffled_pieces(digits[:m], gen)]
+    makers = [lambda m: noise(m, gen), lambda m: blobs(m, gen), lambda m: strokes(m, gen), lambda m: shuffled_pieces(digits[:m], gen)]
     for kind, make in enumerate(makers):
         idx = torch.nonzero(k == kind).flatten()
         if len(idx):

@@ -4,6 +4,7 @@ Downloads use pooch from the standard public mirrors; the mirror list can be
 replaced with ``$DIGITLAB_MIRRORS`` (space-separated base URLs), which the tests
 use to serve the files from a local HTTP server.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,7 +56,9 @@ def locate(dataset: str, filename: str, data_dir: str | Path | None = None, down
         if (d / filename).is_file():
             return d / filename
     if data_dir or os.environ.get("DIGITLAB_DATA") or not download:
-        raise DataError(f"{filename} of {dataset} is not in {' or '.join(map(str, dirs))}; copy the official files there or leave --data-dir unset to download them.")
+        raise DataError(
+            f"{filename} of {dataset} is not in {' or '.join(map(str, dirs))}; copy the official files there or leave --data-dir unset to download them."
+        )
     return fetch(dataset, filename, cache_dir() / "data" / dataset)
 
 
@@ -69,6 +72,6 @@ def fetch(dataset: str, filename: str, dest: Path) -> Path:
         try:
             path = pooch.retrieve(base.rstrip("/") + "/" + filename, known_hash=None, fname=filename, path=dest, progressbar=False)
             return Path(path)
-        except Exception as err:  # noqa: BLE001 - any network failure means: try the next mirror
+        except Exception as err:
             errors.append(f"{base}: {err}")
     raise DataError(f"Could not download {filename} from any mirror ({'; '.join(errors)}); copy the files into data/{dataset}/ instead.")

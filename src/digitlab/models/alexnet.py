@@ -11,6 +11,7 @@ reduce a digit to a 5x5 map at once), all convs are padded to keep their size,
 so the maps go 28 -pool-> 13 -pool-> 6 -pool-> 2. ``width`` scales all
 channel counts (1.0 = the paper's); ``hidden`` is the FC width (paper: 4096).
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -37,17 +38,23 @@ class AlexNet(DigitNet):
             raise ValueError(f"need width > 0 and hidden >= 1, got width={width}, hidden={hidden}")
         c1, c2, c3, c4, c5 = (max(1, round(c * width)) for c in CHANNELS)
         self.features = nn.Sequential(
-            *conv_relu(1, c1, 5), response_norm(lrn),  # (N, c1, 28, 28)
+            *conv_relu(1, c1, 5),
+            response_norm(lrn),  # (N, c1, 28, 28)
             nn.MaxPool2d(3, 2),  # (N, c1, 13, 13): overlapping pooling, as in the paper
-            *conv_relu(c1, c2, 5), response_norm(lrn),  # (N, c2, 13, 13)
+            *conv_relu(c1, c2, 5),
+            response_norm(lrn),  # (N, c2, 13, 13)
             nn.MaxPool2d(3, 2),  # (N, c2, 6, 6)
             *conv_relu(c2, c3, 3),  # (N, c3, 6, 6)
             *conv_relu(c3, c4, 3),  # (N, c4, 6, 6)
             *conv_relu(c4, c5, 3),  # (N, c5, 6, 6)
             nn.MaxPool2d(3, 2),  # (N, c5, 2, 2)
             nn.Flatten(),  # (N, 4 * c5) = (N, 256) at width 0.25
-            nn.Dropout(dropout), nn.Linear(4 * c5, hidden), nn.ReLU(inplace=True),  # FC 1
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),  # FC 2
+            nn.Dropout(dropout),
+            nn.Linear(4 * c5, hidden),
+            nn.ReLU(inplace=True),  # FC 1
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),  # FC 2
         )
         self.head = nn.Linear(hidden, num_classes)  # FC 3
 
@@ -56,8 +63,6 @@ class AlexNet(DigitNet):
 
 
 @register_model("alexnet", paper="Krizhevsky et al. 2012, ImageNet classification with deep CNNs", num_params=632_250)
-def alexnet(
-    width: float = 0.25, hidden: int = 512, dropout: float = 0.5, lrn: bool = False, num_classes: int = 10
-) -> DigitNet:
+def alexnet(width: float = 0.25, hidden: int = 512, dropout: float = 0.5, lrn: bool = False, num_classes: int = 10) -> DigitNet:
     """AlexNet scaled to 28x28: 5 convs (96-256-384-384-256 x width) + 3 FC layers, ReLU, dropout, optional LRN."""
     return AlexNet(width, hidden, dropout, lrn, num_classes)

@@ -6,6 +6,7 @@ TensorFlow MNIST tutorial CNN (itself a small LeNet-style design, LeCun et al.
 BatchNorm (Ioffe & Szegedy 2015). At 28x28 input: 28 -conv-> 26 -pool-> 13
 -conv-> 11 -pool-> 5 -conv-> 3, so 64 x 3 x 3 = 576 features reach the classifier.
 """
+
 from __future__ import annotations
 
 from torch import nn

@@ -6,6 +6,7 @@ write-ups building on LeCun et al. 1998), with optional BatchNorm after each
 convolution (Ioffe & Szegedy 2015) so a one-cycle schedule can use a larger
 learning rate.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -21,12 +22,17 @@ class FastNet(DigitNet):
             return nn.BatchNorm2d(c) if batchnorm else nn.Identity()
 
         self.features = nn.Sequential(
-            nn.Conv2d(1, c1, 5, bias=not batchnorm), bn(c1),  # (N, c1, 24, 24)
-            nn.MaxPool2d(2), nn.ReLU(inplace=True),  # pool before ReLU: same result, 4x fewer ReLUs
-            nn.Conv2d(c1, c2, 3, bias=not batchnorm), bn(c2),  # (N, c2, 10, 10)
-            nn.MaxPool2d(2), nn.ReLU(inplace=True),  # (N, c2, 5, 5)
+            nn.Conv2d(1, c1, 5, bias=not batchnorm),
+            bn(c1),  # (N, c1, 24, 24)
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),  # pool before ReLU: same result, 4x fewer ReLUs
+            nn.Conv2d(c1, c2, 3, bias=not batchnorm),
+            bn(c2),  # (N, c2, 10, 10)
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),  # (N, c2, 5, 5)
             nn.Flatten(),
-            nn.Linear(25 * c2, hidden), nn.ReLU(inplace=True),
+            nn.Linear(25 * c2, hidden),
+            nn.ReLU(inplace=True),
         )
         self.head = nn.Linear(hidden, num_classes)
 

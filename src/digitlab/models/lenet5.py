@@ -13,6 +13,7 @@ Simplifications, all stated here so results are not mistaken for the paper's:
 * The output layer is linear, not the paper's Euclidean RBF units, so the
   net trains with ordinary cross-entropy.
 """
+
 from __future__ import annotations
 
 import torch
@@ -45,13 +46,17 @@ class LeNet5(DigitNet):
 
         self.features = nn.Sequential(
             nn.ZeroPad2d(2),  # (N, 1, 32, 32): the paper centres digits in a 32x32 field
-            nn.Conv2d(1, 6, 5), act(),  # C1 (N, 6, 28, 28)
+            nn.Conv2d(1, 6, 5),
+            act(),  # C1 (N, 6, 28, 28)
             pool(),  # S2 (N, 6, 14, 14)
-            nn.Conv2d(6, 16, 5), act(),  # C3 (N, 16, 10, 10)
+            nn.Conv2d(6, 16, 5),
+            act(),  # C3 (N, 16, 10, 10)
             pool(),  # S4 (N, 16, 5, 5)
-            nn.Conv2d(16, 120, 5), act(),  # C5 (N, 120, 1, 1): a 5x5 conv over the whole map
+            nn.Conv2d(16, 120, 5),
+            act(),  # C5 (N, 120, 1, 1): a 5x5 conv over the whole map
             nn.Flatten(),  # (N, 120)
-            nn.Linear(120, 84), act(),  # F6 (N, 84)
+            nn.Linear(120, 84),
+            act(),  # F6 (N, 84)
         )
         self.head = nn.Linear(84, num_classes)  # replaces the RBF output layer
 
@@ -59,9 +64,7 @@ class LeNet5(DigitNet):
         return self.features(x)
 
 
-@register_model(
-    "lenet5", paper="LeCun et al. 1998, Gradient-based learning applied to document recognition", num_params=61_706
-)
+@register_model("lenet5", paper="LeCun et al. 1998, Gradient-based learning applied to document recognition", num_params=61_706)
 def lenet5(variant: str = "modern", num_classes: int = 10) -> DigitNet:
     """LeNet-5 (C1-S2-C3-S4-C5-F6-linear output); "classic" = scaled tanh + avg-pool, "modern" = ReLU + max-pool."""
     return LeNet5(variant, num_classes)

@@ -6,6 +6,7 @@ analysis" (ICDAR), whose 2-layer, 800-hidden-unit MLP is the classic MNIST
 reference; dropout between layers is from Srivastava et al. 2014. The image is
 flattened to 784 pixels, so the net knows nothing about 2-D structure.
 """
+
 from __future__ import annotations
 
 from torch import nn

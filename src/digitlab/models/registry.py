@@ -4,12 +4,14 @@ Every factory returns a :class:`DigitNet`: input ``(N, 1, 28, 28)`` normalised
 pixels, output ``(N, num_classes)`` logits, and ``forward_features`` giving the
 penultimate features ``(N, D)`` that rejection detectors use.
 """
+
 from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -85,8 +87,7 @@ def check_model_args(name: str, kwargs: dict[str, Any]) -> ModelSpec:
     unknown = set(kwargs) - set(spec.kwargs)
     if unknown:
         raise ModelError(
-            f"Model {name!r} has no argument(s) {', '.join(sorted(unknown))}; "
-            f"it takes: {', '.join(sorted(spec.kwargs)) or 'nothing'}."
+            f"Model {name!r} has no argument(s) {', '.join(sorted(unknown))}; it takes: {', '.join(sorted(spec.kwargs)) or 'nothing'}."
         )
     return spec
 

@@ -25,6 +25,7 @@ overrides one value):
 * ``x_200mf`` / ``y_200mf`` the paper's RegNetX/Y-200MF parameters (d=13, w0=24,
   wa=36.44, wm=2.49, g=8): stages 24x1, 56x1, 152x4, 368x7
 """
+
 from __future__ import annotations
 
 import math
@@ -89,8 +90,10 @@ class SqueezeExcite(nn.Module):
         super().__init__()
         self.gate = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),  # (N, C, 1, 1)
-            nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, channels, 1), nn.Sigmoid(),  # (N, C, 1, 1) in (0, 1)
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),  # (N, C, 1, 1) in (0, 1)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,8 +119,7 @@ class XBlock(nn.Module):
 
 
 class RegNet(DigitNet):
-    def __init__(self, depth: int, w0: int, wa: float, wm: float, group_width: int, bottleneck: float, se: bool,
-                 num_classes: int):
+    def __init__(self, depth: int, w0: int, wa: float, wm: float, group_width: int, bottleneck: float, se: bool, num_classes: int):
         super().__init__()
         if group_width < 1 or bottleneck <= 0:
             raise ValueError(f"need group_width >= 1 and bottleneck > 0, got {group_width}, {bottleneck}")

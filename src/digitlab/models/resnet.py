@@ -17,6 +17,7 @@ Where a block changes shape the shortcut is a 1x1 strided projection (the
 paper's option B); the CIFAR models of the paper used parameter-free
 zero-padding (option A), which gives about 1% fewer parameters.
 """
+
 from __future__ import annotations
 
 import torch

@@ -10,6 +10,7 @@ units"; it is about 28x slower and much harder to train. The features are the
 last layer's final hidden state (both directions concatenated if
 bidirectional).
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,7 +39,7 @@ class RecurrentNet(DigitNet):
         seq = x.reshape(n, SIDE * SIDE, 1) if self.pixelwise else x.reshape(n, SIDE, SIDE)  # (N, steps, inputs)
         _, state = self.rnn(seq)
         h = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c); (layers * dirs, N, hidden)
-        last = h[-self.directions:]  # the top layer's final state per direction: (dirs, N, hidden)
+        last = h[-self.directions :]  # the top layer's final state per direction: (dirs, N, hidden)
         return last.transpose(0, 1).reshape(n, -1)  # (N, dirs * hidden)
 
 

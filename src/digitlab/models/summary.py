@@ -12,12 +12,14 @@ convolutions, linear layers, recurrent layers and attention. Normalisation,
 activations, pooling and element-wise ops are not counted (they are a few
 percent of the total for these nets).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import nn

@@ -16,6 +16,7 @@ but the centre tap. The classifier therefore reads 3 x 3 x C5 features.
 ``width`` scales all channel counts (1.0 = the paper's 64..512, default 0.25 =
 16-32-64-128-128); ``hidden`` is the FC width (paper: 4096).
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -30,8 +31,9 @@ FINAL_SIDE = 3  # map side after the last pool
 
 def stage(cin: int, cout: int, convs: int, batchnorm: bool, pool: bool) -> nn.Sequential:
     """`convs` x (3x3 same-padding conv -> [BN] -> ReLU), then an optional 2x2 max-pool."""
-    return nn.Sequential(*[conv_block(cin if i == 0 else cout, cout, 3, batchnorm, pool=pool and i == convs - 1, padding=1)
-                           for i in range(convs)])
+    return nn.Sequential(
+        *[conv_block(cin if i == 0 else cout, cout, 3, batchnorm, pool=pool and i == convs - 1, padding=1) for i in range(convs)]
+    )
 
 
 class VGG(DigitNet):
@@ -50,8 +52,12 @@ class VGG(DigitNet):
         self.features = nn.Sequential(
             *blocks,
             nn.Flatten(),  # (N, flat)
-            nn.Linear(flat, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),  # FC 1
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout),  # FC 2
+            nn.Linear(flat, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),  # FC 1
+            nn.Linear(hidden, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),  # FC 2
         )
         self.head = nn.Linear(hidden, num_classes)  # FC 3
 
@@ -59,11 +65,7 @@ class VGG(DigitNet):
         return self.features(x)
 
 
-@register_model(
-    "vgg16", paper="Simonyan & Zisserman 2015, Very deep convolutional networks (config D)", num_params=1_285_082
-)
-def vgg16(
-    width: float = 0.25, hidden: int = 256, dropout: float = 0.5, batchnorm: bool = True, num_classes: int = 10
-) -> DigitNet:
+@register_model("vgg16", paper="Simonyan & Zisserman 2015, Very deep convolutional networks (config D)", num_params=1_285_082)
+def vgg16(width: float = 0.25, hidden: int = 256, dropout: float = 0.5, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
     """VGG-16 (config D): 13 3x3 convs in stages of 2,2,3,3,3 (64..512 x width) + 3 FC layers."""
     return VGG(width, hidden, dropout, batchnorm, num_classes)

@@ -9,6 +9,7 @@ attention and MLP, GELU in the MLP) run, and the final LayerNorm of the class
 token is the feature vector. At the default patch 7 a digit is 4 x 4 = 16
 tokens (+1 class token); patch 4 gives 49 tokens and ~3x the compute.
 """
+
 from __future__ import annotations
 
 import torch
@@ -34,8 +35,7 @@ class ClassTokenAndPosition(nn.Module):
 
 
 class ViT(DigitNet):
-    def __init__(self, patch: int, dim: int, depth: int, heads: int, mlp_ratio: float, dropout: float,
-                 num_classes: int):
+    def __init__(self, patch: int, dim: int, depth: int, heads: int, mlp_ratio: float, dropout: float, num_classes: int):
         super().__init__()
         if patch < 1 or SIDE % patch:
             raise ValueError(f"patch must divide {SIDE} (e.g. 4, 7, 14), got {patch}")

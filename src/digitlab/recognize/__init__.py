@@ -4,6 +4,7 @@
 turn a picture of one digit into a 28x28 MNIST-style array plus an ink
 report; ``segment_digits`` finds several digits, in reading order.
 """
+
 from .image_io import load_image
 from .preprocess import Preprocessed, analyse, to_mnist
 from .segment import DigitBox, segment_digits

@@ -1,4 +1,5 @@
 """Fitting the rejection detectors of a trained model and storing them, calibrated, in its checkpoint."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,9 @@ TRAIN_FIT_IMAGES = 20_000  # training images whose features fit the detectors: e
 
 
 @torch.no_grad()
-def model_view(model: DigitNet, x: torch.Tensor, mean: float, std: float, labels: torch.Tensor | None = None,
-               batch: int = 1000) -> ModelView:
+def model_view(
+    model: DigitNet, x: torch.Tensor, mean: float, std: float, labels: torch.Tensor | None = None, batch: int = 1000
+) -> ModelView:
     """Features and logits of images ``x``: uint8 ``(N, 28, 28)`` or float in [0, 1]."""
     model.eval()
     fmt = layout(model)

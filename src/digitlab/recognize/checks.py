@@ -4,6 +4,7 @@ Each check returns a reason sentence or None. Limits are loose on purpose:
 they only catch what is clearly no handwritten digit; the calibrated model
 scores decide the rest.
 """
+
 from __future__ import annotations
 
 from .segment import DigitBox

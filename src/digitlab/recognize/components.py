@@ -1,4 +1,5 @@
 """8-connected components of a binary mask, in pure numpy: labels, areas and boxes (used by preprocess and segment)."""
+
 from __future__ import annotations
 
 import numpy as np

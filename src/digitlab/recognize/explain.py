@@ -1,4 +1,5 @@
 """``--explain``: files that show what the model saw: the 28x28 inputs, the digit boxes, the scores."""
+
 from __future__ import annotations
 
 import json

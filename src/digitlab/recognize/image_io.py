@@ -7,6 +7,7 @@ The small array helpers below it (``luma``, ``flatten_alpha``,
 ``scale_to_unit``) are shared with ``preprocess`` so that arrays and files
 follow the same rules.
 """
+
 from __future__ import annotations
 
 import io
@@ -52,10 +53,7 @@ def load_image(
     with im:
         width, height = im.size
         if width * height > max_pixels:
-            raise ImageError(
-                f"{label} is {width}x{height} = {width * height:,} pixels, "
-                f"more than the limit of {max_pixels:,}."
-            )
+            raise ImageError(f"{label} is {width}x{height} = {width * height:,} pixels, more than the limit of {max_pixels:,}.")
         if width * height == 0:
             raise ImageError(f"{label} has no pixels ({width}x{height}).")
         _decode(im, label)
@@ -72,10 +70,7 @@ def _checked_source(source: object, max_bytes: int | None) -> tuple[str | Binary
         _check_bytes(size, max_bytes, "The picture")
         return io.BytesIO(bytes(source)), "The picture"
     if not isinstance(source, (str, os.PathLike)):
-        raise ImageError(
-            f"Cannot read a picture from a {type(source).__name__}; "
-            "give a file path or the file's bytes."
-        )
+        raise ImageError(f"Cannot read a picture from a {type(source).__name__}; give a file path or the file's bytes.")
     path = Path(source)
     label = f"The picture {str(path)!r}"
     if not path.exists():
@@ -107,7 +102,7 @@ def _decode(im: Image.Image, label: str) -> None:
         raise ImageError(f"{label} has too many pixels to decode safely ({exc}).") from exc
     except MemoryError as exc:
         raise ImageError(f"{label} is too large to decode in memory.") from exc
-    except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError...
+    except Exception as exc:
         raise ImageError(f"{label} is truncated or corrupt ({exc}).") from exc
 
 
@@ -115,7 +110,7 @@ def _oriented(im: Image.Image) -> Image.Image:
     """Apply the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
     try:
         return ImageOps.exif_transpose(im)
-    except Exception:  # noqa: BLE001 - bad EXIF must not lose a readable picture
+    except Exception:
         return im
 
 

@@ -4,6 +4,7 @@ In-distribution: MNIST test. Outliers: Fashion-MNIST test, Gaussian and uniform
 noise, constant and near-blank images, and inverted digits (dark ink on white,
 fed without the polarity step). Images go to the model as 28x28 arrays.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,8 @@ from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..data.dataset import load_raw
 from ..errors import CheckpointError
 from .calibrate import model_view
-from .ood_metrics import FPR95_DEFINITION, ood_metrics
 from .checks import input_reasons
+from .ood_metrics import FPR95_DEFINITION, ood_metrics
 from .rejection import Rejector
 from .segment import segment_digits
 
@@ -68,9 +69,14 @@ def ood_eval(path: Path, data_dir: str | None = None) -> dict[str, Any]:
     pred = view_in.logits.argmax(1)
     correct = pred == torch.from_numpy(y)
     result: dict[str, Any] = {
-        "definition": FPR95_DEFINITION, "threshold": rej.threshold, "calibrated_tpr": rej.tpr,
-        "test_acc": correct.float().mean().item(), "accepted_acc": correct[accepted].float().mean().item(),
-        "wrongly_rejected": 1 - accepted.float().mean().item(), "input_checks_reject": input_check_share(x), "sets": {},
+        "definition": FPR95_DEFINITION,
+        "threshold": rej.threshold,
+        "calibrated_tpr": rej.tpr,
+        "test_acc": correct.float().mean().item(),
+        "accepted_acc": correct[accepted].float().mean().item(),
+        "wrongly_rejected": 1 - accepted.float().mean().item(),
+        "input_checks_reject": input_check_share(x),
+        "sets": {},
     }
     for name, imgs in outlier_sets(x, data_dir).items():
         view = model_view(model, torch.from_numpy(imgs.copy()), mean, std)
@@ -78,6 +84,10 @@ def ood_eval(path: Path, data_dir: str | None = None) -> dict[str, Any]:
         comb = rej.combined(view, raw)
         per = {d: ood_metrics(raw_in[d].numpy(), raw[d].numpy()) for d in raw}
         per["combined"] = ood_metrics(comb_in.numpy(), comb.numpy())
-        result["sets"][name] = {"n": len(imgs), "accepted_at_threshold": (comb >= rej.threshold).float().mean().item(),
-                                "input_checks_reject": input_check_share(imgs), "detectors": per}
+        result["sets"][name] = {
+            "n": len(imgs),
+            "accepted_at_threshold": (comb >= rej.threshold).float().mean().item(),
+            "input_checks_reject": input_check_share(imgs),
+            "detectors": per,
+        }
     return result

@@ -1,10 +1,13 @@
 """Out-of-distribution metrics as pure functions ``(scores_in, scores_out) -> numbers`` (higher score = in-distribution)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-FPR95_DEFINITION = ("FPR@95: the share of out-of-distribution images accepted when the threshold accepts 95% of "
-                    "in-distribution (MNIST test) images; lower is better.")
+FPR95_DEFINITION = (
+    "FPR@95: the share of out-of-distribution images accepted when the threshold accepts 95% of "
+    "in-distribution (MNIST test) images; lower is better."
+)
 
 
 def auroc(s_in: np.ndarray, s_out: np.ndarray) -> float:

@@ -4,6 +4,7 @@ One object serves the CLI, the API and the web app. Rejection combines
 (a) input checks on the ink (``checks.py``), (b) output scores and
 (c) feature distances (``rejection/``), calibrated on validation digits.
 """
+
 from __future__ import annotations
 
 import time
@@ -63,8 +64,13 @@ class Answer:
         return self.error is None
 
     def to_dict(self, with_image: bool = False) -> dict[str, Any]:
-        return {"source": self.source, "text": self.text, "error": self.error, "ms": round(self.ms, 2),
-                "digits": [d.to_dict(with_image) for d in self.digits]}
+        return {
+            "source": self.source,
+            "text": self.text,
+            "error": self.error,
+            "ms": round(self.ms, 2),
+            "digits": [d.to_dict(with_image) for d in self.digits],
+        }
 
 
 class Predictor:
@@ -97,10 +103,20 @@ class Predictor:
             top = p.topk(3)
             reason = reasons[i] or (None if score[i] >= thr else f"unlike the digits this model knows (score {score[i]:.2f} < {thr:.2f})")
             k = int(top.indices[0])
-            out.append(DigitAnswer(self.classes[k] if reason is None else NOT_A_DIGIT, None if reason else k,
-                                   float(top.values[0]), [(self.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)],
-                                   [round(float(v), 5) for v in p], reason is None, reason, float(score[i]), float(thr),
-                                   image=np.asarray(images[i], np.float32)))
+            out.append(
+                DigitAnswer(
+                    self.classes[k] if reason is None else NOT_A_DIGIT,
+                    None if reason else k,
+                    float(top.values[0]),
+                    [(self.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)],
+                    [round(float(v), 5) for v in p],
+                    reason is None,
+                    reason,
+                    float(score[i]),
+                    float(thr),
+                    image=np.asarray(images[i], np.float32),
+                )
+            )
         return out
 
     def read(self, gray: np.ndarray) -> list[DigitAnswer]:
@@ -127,5 +143,16 @@ class Predictor:
 
     def _empty(self, reason: str) -> DigitAnswer:
         n = len(self.classes)
-        return DigitAnswer(NOT_A_DIGIT, None, 0.0, [], [0.0] * n, False, reason, float("-inf"),
-                           self.rejector.threshold if self.rejector else 0.0, None, np.zeros((28, 28), np.float32))
+        return DigitAnswer(
+            NOT_A_DIGIT,
+            None,
+            0.0,
+            [],
+            [0.0] * n,
+            False,
+            reason,
+            float("-inf"),
+            self.rejector.threshold if self.rejector else 0.0,
+            None,
+            np.zeros((28, 28), np.float32),
+        )

@@ -17,6 +17,7 @@ Pure numpy in, numpy out (Pillow is used only to resample).  The pipeline:
 
 ``ink_page``, ``digit_crop`` and ``render_mnist`` are shared with ``segment``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -87,12 +88,10 @@ def analyse(gray: np.ndarray) -> Preprocessed:
     ids = main_digit(page)
     ink_fraction = float(page.areas[1:].sum()) / page.labels.size
     if not ids:
-        return Preprocessed(np.zeros((MNIST_SIDE,) * 2, np.float32), ink_fraction,
-                            0, (0, 0, 0, 0), page.inverted, 0.0, True)
+        return Preprocessed(np.zeros((MNIST_SIDE,) * 2, np.float32), ink_fraction, 0, (0, 0, 0, 0), page.inverted, 0.0, True)
     crop, box = digit_crop(page, ids)
     image = render_mnist(crop)
-    return Preprocessed(image, ink_fraction, page.n_components, page.input_box(box),
-                        page.inverted, stroke_width(image), not image.any())
+    return Preprocessed(image, ink_fraction, page.n_components, page.input_box(box), page.inverted, stroke_width(image), not image.any())
 
 
 # --------------------------------------------------------------- input checks
@@ -348,7 +347,7 @@ def digit_crop(page: InkPage, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     grown = np.zeros_like(mine[1:-1, 1:-1])
     for dy in range(3):
         for dx in range(3):
-            grown |= mine[dy:dy + y1 - y0, dx:dx + x1 - x0]
+            grown |= mine[dy : dy + y1 - y0, dx : dx + x1 - x0]
     return page.ink[y0:y1, x0:x1] * grown, box
 
 
@@ -358,7 +357,7 @@ def render_mnist(crop: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(crop > 0)
     if len(ys) == 0:
         return out
-    crop = np.ascontiguousarray(crop[ys.min():ys.max() + 1, xs.min():xs.max() + 1], np.float32)
+    crop = np.ascontiguousarray(crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], np.float32)
     h, w = crop.shape
     s = FIT_SIDE / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
@@ -372,7 +371,7 @@ def render_mnist(crop: np.ndarray) -> np.ndarray:
     cx = (patch.sum(0) * np.arange(patch.shape[1])).sum() / mass
     oy = int(np.clip(round(MNIST_SIDE / 2 - cy), 0, MNIST_SIDE - patch.shape[0]))
     ox = int(np.clip(round(MNIST_SIDE / 2 - cx), 0, MNIST_SIDE - patch.shape[1]))
-    out[oy:oy + patch.shape[0], ox:ox + patch.shape[1]] = patch
+    out[oy : oy + patch.shape[0], ox : ox + patch.shape[1]] = patch
     return out
 
 

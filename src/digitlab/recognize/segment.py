@@ -7,6 +7,7 @@ grouped into lines top to bottom and ordered left to right within a line.
 Each digit's 28x28 image is made by the same ``digit_crop`` -> ``render_mnist``
 code as ``to_mnist``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,7 @@ def segment_digits(gray: np.ndarray) -> list[DigitBox]:
             image = render_mnist(crop)
             h, w = box[3] - box[1], box[2] - box[0]
             ink = float(page.areas[groups[i]].sum())
-            found.append(DigitBox(page.input_box(box), line, image, ink / (h * w),
-                                  h / w, stroke_width(image), len(groups[i])))
+            found.append(DigitBox(page.input_box(box), line, image, ink / (h * w), h / w, stroke_width(image), len(groups[i])))
     return found
 
 

@@ -2,6 +2,7 @@
 
 ``digitlab serve`` runs it with uvicorn; tests build it with :func:`create_app`.
 """
+
 from .app import create_app
 from .settings import Settings
 

@@ -1,4 +1,5 @@
 """``create_app(settings)``: the FastAPI application of ``digitlab serve`` (API, docs at /docs, web app at /)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,9 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings``: opens the run store and loads the start-up model (raises a DigitlabError if it cannot)."""
     settings = settings or Settings()
     lab = Lab.open(settings)
-    app = FastAPI(title="digitlab", version=__version__, lifespan=lab.lifespan, docs_url=None, redoc_url=None,
-                  description="The handwritten-digit lab: recognise pictures, browse runs, train and choose models. "
-                              "Every error is JSON {\"detail\": one sentence}.")
+    app = FastAPI(
+        title="digitlab",
+        version=__version__,
+        lifespan=lab.lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="The handwritten-digit lab: recognise pictures, browse runs, train and choose models. "
+        'Every error is JSON {"detail": one sentence}.',
+    )
     app.state.lab = lab
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.body_limit)
@@ -65,10 +72,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
         """The OpenAPI page, with Swagger UI served from the package (no CDN: it works offline)."""
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitlab API",
-                                   swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/static/vendor/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/static/icons/icon-192.png")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="digitlab API",
+            swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/icons/icon-192.png",
+        )
 
     for module in (predict_api, runs_api, studies_api, config_api, jobs_api, models_api):
         app.include_router(module.router)

@@ -1,4 +1,5 @@
 """The parameter schema for the Train form: one entry per parameter with its meaning, default and bounds."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,9 +17,16 @@ def field_bounds(prop: dict[str, Any]) -> dict[str, Any]:
     """JSON type, nullability, min/max (and whether exclusive), enum and pattern of one JSON-schema property."""
     options = prop.get("anyOf", [prop])
     main = next((o for o in options if o.get("type") != "null"), options[0])
-    out: dict[str, Any] = {"json_type": main.get("type", "string"), "nullable": len(options) > 1,
-                           "min": None, "max": None, "min_exclusive": False, "max_exclusive": False,
-                           "enum": main.get("enum") or prop.get("enum"), "pattern": main.get("pattern")}
+    out: dict[str, Any] = {
+        "json_type": main.get("type", "string"),
+        "nullable": len(options) > 1,
+        "min": None,
+        "max": None,
+        "min_exclusive": False,
+        "max_exclusive": False,
+        "enum": main.get("enum") or prop.get("enum"),
+        "pattern": main.get("pattern"),
+    }
     for key, (side, exclusive) in BOUNDS.items():
         if key in main:
             out[side], out[f"{side}_exclusive"] = main[key], exclusive
@@ -32,8 +40,7 @@ def param_schema() -> list[dict[str, Any]]:
     for row in param_rows():
         name = row["name"]
         extra = {"suggestions": list_models()} if name == "model" else {}
-        out.append({**row, "tunable": row["tunable"] == "yes", "default": FIELDS[name].default,
-                    **field_bounds(props[name]), **extra})
+        out.append({**row, "tunable": row["tunable"] == "yes", "default": FIELDS[name].default, **field_bounds(props[name]), **extra})
     return out
 
 

@@ -1,4 +1,5 @@
 """HTTP side of the lab's errors: every failure is JSON ``{"detail": one sentence}`` with a fitting status."""
+
 from __future__ import annotations
 
 import logging

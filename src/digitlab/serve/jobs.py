@@ -6,6 +6,7 @@ epoch, batch, loss, accuracy and ETA, and stops the run cooperatively when the
 job is cancelled (the run is then marked ``interrupted``). A failing job is
 marked ``failed`` with its reason; the server carries on.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,8 +14,9 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import Busy, Conflict, NotFound
 
@@ -73,8 +75,19 @@ class JobProgress:
         share = ((epoch - 1) * total + done) / (self.epochs * total)
         elapsed = now - self.t0
         eta = elapsed * (1 - share) / share if share > 0 and elapsed > 0 else None
-        self.job.update(progress={"epoch": epoch, "epochs": self.epochs, "batch": done, "batches": total, "loss": loss,
-                                  "acc": acc, "share": share, "elapsed_s": elapsed, "eta_s": eta})
+        self.job.update(
+            progress={
+                "epoch": epoch,
+                "epochs": self.epochs,
+                "batch": done,
+                "batches": total,
+                "loss": loss,
+                "acc": acc,
+                "share": share,
+                "elapsed_s": elapsed,
+                "eta_s": eta,
+            }
+        )
 
     def on_epoch(self, m: dict[str, Any]) -> None:
         """Append the epoch's metrics to the job's history."""
@@ -172,7 +185,7 @@ class JobQueue:
     def _run(self, job: Job) -> None:
         try:
             self.run_job(job)
-        except BaseException as err:  # noqa: BLE001 - a failing job must never take the server down
+        except BaseException as err:
             log.warning("training job %s failed: %s", job.id, err)
             job.update(status="failed", message=str(err) or type(err).__name__)
         finally:

@@ -1,10 +1,12 @@
 """Train endpoints: queue a training job, follow it live (server-sent events), cancel it."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import StreamingResponse
@@ -28,8 +30,10 @@ def job_view(lab: Lab, job: Job) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, dependencies=[Depends(require_control)], summary="Queue a training job")
-def create_job(config: dict[str, Any] = Body(..., examples=[{"model": "fast", "epochs": 1, "train_subset": 500, "threads": 1}]),
-               lab: Lab = Depends(get_lab)) -> dict[str, Any]:
+def create_job(
+    config: dict[str, Any] = Body(..., examples=[{"model": "fast", "epochs": 1, "train_subset": 500, "threads": 1}]),
+    lab: Lab = Depends(get_lab),
+) -> dict[str, Any]:
     """The body holds parameters (see /api/config/schema); the rest keep their defaults. 422 with the reason when invalid."""
     cfg = make_config(config)
     try:
@@ -77,5 +81,6 @@ async def event_stream(lab: Lab, job: Job) -> AsyncIterator[str]:
 def job_events(job_id: str, lab: Lab = Depends(get_lab)) -> StreamingResponse:
     """`progress` events while the job changes, then one `end` event; for EventSource in the browser."""
     job = lab.jobs.get(job_id)
-    return StreamingResponse(event_stream(lab, job), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        event_stream(lab, job), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -1,4 +1,5 @@
 """Plain JSON from the lab's records: no NaN or infinity (JSON has none), dates as ISO text."""
+
 from __future__ import annotations
 
 import datetime as dt

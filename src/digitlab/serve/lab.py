@@ -1,10 +1,12 @@
 """One server's shared state: settings, run store, the Recognise model and the training queue."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 
@@ -34,7 +36,7 @@ class Lab:
         self.predict_gate = asyncio.Semaphore(slots) if slots > 0 else nullcontext()
 
     @classmethod
-    def open(cls, settings: Settings) -> "Lab":
+    def open(cls, settings: Settings) -> Lab:
         """Open the store and load the start-up model (an unknown ``settings.model`` raises its sentence)."""
         store = RunStore(settings.db, runs_dir=settings.runs_dir)
         slot = ModelSlot(store, settings.models_dir, settings.torch_threads)
@@ -48,14 +50,24 @@ class Lab:
         cfg = make_config(job.config)
         progress = JobProgress(job, cfg.epochs)
         try:
-            name, result = run_training(cfg, runs_dir=self.settings.runs_dir, store=self.store, data_dir=self.settings.data_dir,
-                                        progress=progress, hooks=[progress.on_epoch], extra={"job": job.id})
+            name, result = run_training(
+                cfg,
+                runs_dir=self.settings.runs_dir,
+                store=self.store,
+                data_dir=self.settings.data_dir,
+                progress=progress,
+                hooks=[progress.on_epoch],
+                extra={"job": job.id},
+            )
         except DigitlabError as err:
             job.update(status="failed", message=str(err))
             return
         cancelled = job.cancel.is_set() and result.status == "interrupted"
-        job.update(status="cancelled" if cancelled else result.status, run=name,
-                   message="stopped on request; the run is recorded as interrupted" if cancelled else None)
+        job.update(
+            status="cancelled" if cancelled else result.status,
+            run=name,
+            message="stopped on request; the run is recorded as interrupted" if cancelled else None,
+        )
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
@@ -73,5 +85,9 @@ def public_info(lab: Lab) -> dict[str, Any]:
     """What the web app needs to know about this server."""
     s = lab.settings
     control = "token" if s.token else ("off" if s.exposed else "open")
-    return {"version": __version__, "model": lab.slot.info(), "control": control,
-            "limits": {"max_files": s.max_files, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels}}
+    return {
+        "version": __version__,
+        "model": lab.slot.info(),
+        "control": control,
+        "limits": {"max_files": s.max_files, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels},
+    }

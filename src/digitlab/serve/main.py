@@ -1,4 +1,5 @@
 """``digitlab serve``: check the settings, say where the lab is (and what is exposed), run uvicorn."""
+
 from __future__ import annotations
 
 import secrets
@@ -8,13 +9,22 @@ from ..console import console, err_console
 from .settings import Settings, is_loopback
 
 
-def make_settings(host: str, model: str | None, allow_train: bool, runs_dir: Path, db: str | None,
-                  models_dir: Path, data_dir: str | None, studies: str | None = None) -> Settings:
+def make_settings(
+    host: str,
+    model: str | None,
+    allow_train: bool,
+    runs_dir: Path,
+    db: str | None,
+    models_dir: Path,
+    data_dir: str | None,
+    studies: str | None = None,
+) -> Settings:
     """Settings for a server bound to ``host``: beyond localhost, training needs ``allow_train`` and a fresh token."""
     exposed = not is_loopback(host)
     token = secrets.token_urlsafe(24) if exposed and allow_train else None
-    return Settings(runs_dir=runs_dir, db=db, study_storage=studies, models_dir=models_dir, model=model, data_dir=data_dir,
-                    exposed=exposed, token=token)
+    return Settings(
+        runs_dir=runs_dir, db=db, study_storage=studies, models_dir=models_dir, model=model, data_dir=data_dir, exposed=exposed, token=token
+    )
 
 
 def announce(settings: Settings, host: str, port: int, model_info: dict) -> None:
@@ -22,8 +32,10 @@ def announce(settings: Settings, host: str, port: int, model_info: dict) -> None
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     url = f"http://{shown}:{port}/"
     if settings.exposed:
-        err_console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this computer can use the lab "
-                          "(pictures, runs, logs). Bind to 127.0.0.1 unless you mean it.")
+        err_console.print(
+            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this computer can use the lab "
+            "(pictures, runs, logs). Bind to 127.0.0.1 unless you mean it."
+        )
         if settings.token is None:
             err_console.print("[yellow]Training and model changes are off[/] (add --allow-train to enable them behind a token).")
         else:

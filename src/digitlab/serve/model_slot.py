@@ -1,4 +1,5 @@
 """The model that Recognise uses: chosen at start-up, switchable while the server runs."""
+
 from __future__ import annotations
 
 import threading
@@ -60,6 +61,13 @@ class ModelSlot:
         if predictor is None:
             return {"ref": None, "loaded": False}
         meta = predictor.meta
-        return {"ref": ref, "loaded": True, "path": str(predictor.path), "model": meta["model"],
-                "run": meta["config"].get("name"), "generation": meta["config"].get("generation"),
-                "metrics": meta["metrics"], "rejection": predictor.rejector is not None}
+        return {
+            "ref": ref,
+            "loaded": True,
+            "path": str(predictor.path),
+            "model": meta["model"],
+            "run": meta["config"].get("name"),
+            "generation": meta["config"].get("generation"),
+            "metrics": meta["metrics"],
+            "rejection": predictor.rejector is not None,
+        }

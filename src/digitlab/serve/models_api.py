@@ -1,4 +1,5 @@
 """Models endpoints: the promoted models (by generation) and the model Recognise uses."""
+
 from __future__ import annotations
 
 import json
@@ -31,19 +32,36 @@ def promoted(lab: Lab) -> list[dict[str, Any]]:
     for p in lab.store.list_promoted():
         side = Path(p["path"]).with_suffix(".json")
         meta = json.loads(side.read_text()) if side.is_file() else {}
-        out.append({"name": p["name"], "version": p["version"], "ref": f"{p['name']}:v{p['version']}", "run": p["run"],
-                    "created_at": p["created_at"], "generation": meta.get("generation"),
-                    "best_val_acc": meta.get("best_val_acc"), "test_acc": meta.get("test_acc")})
+        out.append(
+            {
+                "name": p["name"],
+                "version": p["version"],
+                "ref": f"{p['name']}:v{p['version']}",
+                "run": p["run"],
+                "created_at": p["created_at"],
+                "generation": meta.get("generation"),
+                "best_val_acc": meta.get("best_val_acc"),
+                "test_acc": meta.get("test_acc"),
+            }
+        )
     return out
 
 
 @router.get("", summary="Promoted models, completed runs and the model Recognise uses")
 def list_models(lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """`current` is what Recognise uses; `runs` are completed runs that can be chosen by name."""
-    runs = [{"name": r["name"], "model": r["model"], "generation": r["generation"], "test_acc": r["test_acc"]}
-            for r in lab.store.list_runs(status="completed")]
-    return clean({"current": lab.slot.info(), "promoted": promoted(lab), "runs": runs,
-                  "shipped": str(DEFAULT_MODEL) if DEFAULT_MODEL.is_file() else None})
+    runs = [
+        {"name": r["name"], "model": r["model"], "generation": r["generation"], "test_acc": r["test_acc"]}
+        for r in lab.store.list_runs(status="completed")
+    ]
+    return clean(
+        {
+            "current": lab.slot.info(),
+            "promoted": promoted(lab),
+            "runs": runs,
+            "shipped": str(DEFAULT_MODEL) if DEFAULT_MODEL.is_file() else None,
+        }
+    )
 
 
 @router.put("/current", dependencies=[Depends(require_control)], summary="Switch the model Recognise uses")

@@ -1,4 +1,5 @@
 """Runs endpoints: the recorded runs, their per-epoch metrics and the files in their folders."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,26 @@ from .lab import Lab, get_lab
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 KEY_PARAMS = ("optimizer", "lr", "batch_size", "epochs", "train_subset", "augment")
-SUMMARY = ("name", "status", "model", "dataset", "generation", "parent", "seed", "created_at", "finished_at", "epochs_done",
-           "train_seconds", "eval_seconds", "best_epoch", "best_val_acc", "best_val_loss", "test_acc", "test_loss", "message")
+SUMMARY = (
+    "name",
+    "status",
+    "model",
+    "dataset",
+    "generation",
+    "parent",
+    "seed",
+    "created_at",
+    "finished_at",
+    "epochs_done",
+    "train_seconds",
+    "eval_seconds",
+    "best_epoch",
+    "best_val_acc",
+    "best_val_loss",
+    "test_acc",
+    "test_loss",
+    "message",
+)
 TEXT_SUFFIXES = {".log", ".csv", ".yaml", ".yml", ".json", ".txt"}
 
 
@@ -39,13 +58,17 @@ def run_files(folder: Path) -> list[str]:
     """Files of a run folder, relative, hidden and temporary ones left out."""
     if not folder.is_dir():
         return []
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 @router.get("", summary="All recorded runs with key parameters")
-def list_runs(status: str | None = None, model: str | None = None, generation: int | None = None,
-              lab: Lab = Depends(get_lab)) -> list[dict[str, Any]]:
+def list_runs(
+    status: str | None = None, model: str | None = None, generation: int | None = None, lab: Lab = Depends(get_lab)
+) -> list[dict[str, Any]]:
     """Oldest first; optional filters by status, model and generation."""
     return clean([summary(r) for r in lab.store.list_runs(generation, model, status)])
 
@@ -54,8 +77,15 @@ def list_runs(status: str | None = None, model: str | None = None, generation: i
 def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """The list columns plus the full config, per-epoch metrics and the files of the run folder."""
     rec = find_run(lab, name)
-    return clean({**summary(rec), "config": json.loads(rec["config"]), "extra": json.loads(rec["extra"] or "{}"),
-                  "epochs": lab.store.epochs(rec["id"]), "files": run_files(Path(rec["run_dir"]))})
+    return clean(
+        {
+            **summary(rec),
+            "config": json.loads(rec["config"]),
+            "extra": json.loads(rec["extra"] or "{}"),
+            "epochs": lab.store.epochs(rec["id"]),
+            "files": run_files(Path(rec["run_dir"])),
+        }
+    )
 
 
 @router.get("/{name}/metrics", summary="Per-epoch loss and accuracy of one run")
@@ -70,8 +100,13 @@ def safe_file(folder: Path, rel: str, what: str = "run folder") -> Path:
     root = folder.resolve()
     target = (root / rel).resolve()
     parts = Path(rel).parts
-    if Path(rel).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts) \
-            or not target.is_relative_to(root) or not target.is_file():
+    if (
+        Path(rel).is_absolute()
+        or ".." in parts
+        or any(p.startswith(".") for p in parts)
+        or not target.is_relative_to(root)
+        or not target.is_file()
+    ):
         raise NotFound(f"The {what} has no file {rel!r}.")
     return target
 

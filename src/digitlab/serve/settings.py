@@ -1,4 +1,5 @@
 """What one server instance is allowed to do and where it keeps its things."""
+
 from __future__ import annotations
 
 import ipaddress

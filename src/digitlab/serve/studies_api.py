@@ -1,4 +1,5 @@
 """Tuning studies endpoints (issue 6): the studies of ``digitlab tune``, one study's report and its plots."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,8 +5,9 @@ look MORE like the training digits. Detectors are small registered classes
 (``fit(view)`` on training outputs, ``score(view)``); nothing elsewhere branches
 on their names. ``Rejector`` combines them and holds the calibrated threshold.
 """
+
+from . import energy, knn, mahalanobis, msp  # noqa: F401  (register the detectors)
 from .base import DETECTORS, Detector, ModelView, create_detector, register_detector
 from .combine import Rejector
-from . import energy, knn, mahalanobis, msp  # noqa: F401  (register the detectors)
 
 __all__ = ["DETECTORS", "Detector", "ModelView", "Rejector", "create_detector", "register_detector"]

@@ -1,4 +1,5 @@
 """Detector base class and registry."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

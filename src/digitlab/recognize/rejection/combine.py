@@ -7,9 +7,11 @@ The combined score is the mean log p-value (Fisher's method up to a constant);
 the threshold is the combined score that accepts ``tpr`` of a second, disjoint
 half of the validation digits.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -66,11 +68,15 @@ class Rejector:
         return torch.stack([self.log_p(n, s) for n, s in raw.items()]).mean(0)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"detectors": {n: d.state_dict() for n, d in self.detectors.items()}, "reference": self.reference,
-                "threshold": self.threshold, "tpr": self.tpr}
+        return {
+            "detectors": {n: d.state_dict() for n, d in self.detectors.items()},
+            "reference": self.reference,
+            "threshold": self.threshold,
+            "tpr": self.tpr,
+        }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Rejector":
+    def from_state(cls, state: dict[str, Any]) -> Rejector:
         r = cls(list(state["detectors"]))
         for n, d in r.detectors.items():
             d.load_state_dict(state["detectors"][n])

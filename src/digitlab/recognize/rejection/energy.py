@@ -1,4 +1,5 @@
 """Energy score (Liu et al. 2020, "Energy-based out-of-distribution detection"): logsumexp of the logits."""
+
 from __future__ import annotations
 
 import torch

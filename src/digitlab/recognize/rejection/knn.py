@@ -1,5 +1,6 @@
 """k-nearest-neighbour distance on L2-normalised features (Sun et al. 2022, "Out-of-distribution detection with
 deep nearest neighbors"): score = minus the distance to the k-th nearest training feature."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Class-conditional Mahalanobis distance with a shared covariance (Lee et al. 2018, "A simple unified framework
 for detecting out-of-distribution samples and adversarial attacks"), on penultimate features."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Maximum softmax probability (Hendrycks & Gimpel 2017, "A baseline for detecting misclassified and OOD examples")."""
+
 from __future__ import annotations
 
 import torch
