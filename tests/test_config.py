@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO
 from digitlab.config import FIELDS, TrainConfig, load_config, param_rows, params_markdown, parse_overrides
 from digitlab.errors import ConfigError
+from digitlab.presets import list_presets, preset_dir, resolve_preset
 
 
 def test_defaults_are_valid():
@@ -43,21 +44,21 @@ def test_params_markdown_has_a_row_per_field():
     assert "str \\| None" in md  # pipes inside cells are escaped
 
 
-TRAIN_CONFIGS = sorted(p for p in (REPO / "configs").rglob("*.yaml") if "search" not in p.parts)  # search/ holds tuning spaces
+TRAIN_CONFIGS = sorted(p for p in preset_dir("config").rglob("*.yaml") if "search" not in p.parts)  # search/ holds tuning spaces
 
 
-@pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: str(p.relative_to(REPO / "configs")))
+@pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: str(p.relative_to(preset_dir("config"))))
 def test_committed_configs_load(path):
     cfg = load_config(path)
     assert isinstance(cfg, TrainConfig)
 
 
 def test_configs_folder_is_not_empty():
-    assert {"default.yaml", "fast.yaml"} <= {p.name for p in (REPO / "configs").glob("*.yaml")}
+    assert {"default", "fast"} <= set(list_presets("config"))
 
 
 def test_fast_config_values():
-    cfg = load_config(REPO / "configs" / "fast.yaml")
+    cfg = load_config("fast")
     assert cfg.model == "fast" and cfg.epochs == 1 and cfg.optimizer == "adam" and cfg.model_kwargs["c1"] == 24
 
 
@@ -178,3 +179,49 @@ def test_batch_size_not_multiple_of_8_warns():
     (w,) = cfg.warnings()
     assert "batch_size=100" in w and "multiple of 8" in w
     assert load_config(None, ["batch_size=96"]).warnings() == []
+
+
+# --- presets shipped in the package, found by name (issue 10) ------------------------------------------------
+
+
+def test_preset_by_name_with_or_without_suffix():
+    assert resolve_preset("fast") == resolve_preset("fast.yaml") == preset_dir("config") / "fast.yaml"
+    assert resolve_preset("cnn", "search") == preset_dir("search") / "cnn.yaml"
+    assert resolve_preset("lenet5", "zoo").is_file()
+    assert load_config("fast") == load_config(preset_dir("config") / "fast.yaml")
+
+
+def test_an_existing_file_wins_over_a_preset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fast.yaml").write_text("epochs: 7\n")
+    assert resolve_preset("fast.yaml") == Path("fast.yaml") and load_config("fast.yaml").epochs == 7
+    assert load_config("fast").epochs == 1  # no file named "fast": the preset
+
+
+def test_unknown_preset_lists_the_names_and_the_closest():
+    with pytest.raises(ConfigError) as exc:
+        load_config("fsat")
+    msg = str(exc.value)
+    assert msg.count(".") == 1 and "'fsat' is neither a file nor a shipped preset" in msg
+    assert "default, fast, ship" in msg and "(closest: fast)" in msg
+
+
+@pytest.mark.parametrize("name", ["../fast", "../presets/fast.yaml", "zoo/cnn", "..", "/no/such/fast", "%2e%2e", "fast\0"])
+def test_a_name_never_leaves_the_presets_folder(name):
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_preset(name)
+
+
+def test_an_old_repository_path_points_at_the_name():
+    with pytest.raises(ConfigError, match="configs/fast.yaml does not exist; for the shipped preset write just 'fast'"):
+        load_config("configs/fast.yaml")
+
+
+def test_presets_by_name_from_a_folder_outside_the_repository(cli, lab):
+    assert not (lab / "fast").exists() and REPO not in lab.parents
+    res = cli("summary", "--config", "fast")
+    assert res.code == 0 and res.out.startswith("fast:"), res.text
+    res = cli("train", "--config", "fast", "epochs=1", "train_subset=1000", "val_size=500", "threads=1", "calibrate=false", "--no-plots")
+    assert res.code == 0, res.text
+    res = cli("train", "--config", "fsat")
+    assert res.code == 2 and "closest: fast" in res.err

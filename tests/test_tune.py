@@ -26,7 +26,7 @@ from digitlab.errors import ConfigError, RunError, StoreError
 from digitlab.store import RunStore
 from digitlab.tune_plots import fewest_trainings, reach, study_report, trial_rows, write_plots
 
-TINY_BASE = {"config": "configs/fast.yaml", "threads": 1, "train_subset": 300, "val_size": 500, "epochs": 1}
+TINY_BASE = {"config": "fast", "threads": 1, "train_subset": 300, "val_size": 500, "epochs": 1}
 TINY_PARAMS = {"lr": {"type": "logfloat", "low": 1e-3, "high": 3e-2}, "batch_size": {"type": "categorical", "choices": [32, 64]}}
 State = optuna.trial.TrialState
 
@@ -121,7 +121,7 @@ def test_bad_sections_objectives_and_base():
 
 
 def test_shipped_spaces_load_and_sample_conditionally():
-    cnn = T.load_space(REPO / "configs/search/cnn.yaml")
+    cnn = T.load_space("cnn")
     names = [p.name for p in cnn.params]
     assert {
         "lr",
@@ -134,7 +134,7 @@ def test_shipped_spaces_load_and_sample_conditionally():
         "rotate",
         "epochs",
     } <= set(names)
-    assert cnn.base == load_config(REPO / "configs/default.yaml").model_dump() and cnn.objectives == ["val_acc"]
+    assert cnn.base == load_config("default").model_dump() and cnn.objectives == ["val_acc"]
     assert dict(next(p for p in cnn.params if p.name == "momentum").when) == {"optimizer": ("sgd",)}
     study = optuna.create_study(directions=cnn.directions, sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(12):  # momentum is sampled exactly when the optimizer is sgd; dotted names reach model_kwargs
@@ -144,10 +144,10 @@ def test_shipped_spaces_load_and_sample_conditionally():
         assert cfg.model_kwargs["dropout"] == trial.params["model_kwargs.dropout"] and cfg.model_kwargs["width"] == 32
         assert 2 <= cfg.epochs <= 8 and 1e-4 <= cfg.lr <= 1e-2
         study.tell(trial, 0.5)
-    fast = T.load_space(REPO / "configs/search/fast.yaml", ["epochs=2"])
+    fast = T.load_space("fast", ["epochs=2"])
     assert (fast.base["model"], fast.base["threads"], fast.base["epochs"]) == ("fast", 1, 2)
-    assert fast.hash() == T.load_space(REPO / "configs/search/fast.yaml", ["epochs=2", "threads=2"]).hash()  # machine keys left out
-    assert fast.hash() != T.load_space(REPO / "configs/search/fast.yaml").hash()
+    assert fast.hash() == T.load_space("fast", ["epochs=2", "threads=2"]).hash()  # machine keys left out
+    assert fast.hash() != T.load_space("fast").hash()
 
 
 def test_sampler_and_pruner_choice():
@@ -323,7 +323,7 @@ def test_tune_studies_study_and_export_on_the_command_line(cli, lab):
     res = cli(
         "tune",
         "--space",
-        str(REPO / "configs/search/fast.yaml"),
+        "fast",
         "--study",
         "cli",
         "--trials",
@@ -344,7 +344,7 @@ def test_tune_studies_study_and_export_on_the_command_line(cli, lab):
     assert (lab / "runs" / "studies" / "cli" / "history.png").is_file()
     res = cli("tune", "--study", "cli", "--export", "tuned.yaml")
     assert res.code == 0 and (lab / "tuned.yaml").is_file() and "exported: tuned.yaml" in res.out
-    res = cli("tune", "--study", "cli", "--space", str(REPO / "configs/search/fast.yaml"), "epochs=2", "--trials", "1")
+    res = cli("tune", "--study", "cli", "--space", "fast", "epochs=2", "--trials", "1")
     assert res.code == 2 and "was started with a different search space" in error_line(res)
     res = cli("study", "nope")
     assert res.code == 2 and "No study named 'nope'" in error_line(res)

@@ -28,11 +28,11 @@ import optuna
 import pytest
 import sqlalchemy as sa
 
-from conftest import REPO, run_subprocess
+from conftest import run_subprocess
 from digitlab import tune as T
 from digitlab.store import RunStore
 
-FAST = str(REPO / "configs" / "search" / "fast.yaml")
+FAST = "fast"  # the shipped search space
 PG_USER = "pgtest"
 State = optuna.trial.TrialState
 

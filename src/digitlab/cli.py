@@ -70,7 +70,7 @@ def params(markdown: bool = typer.Option(False, "--markdown", help="Print the Ma
     console.print(table("Parameters (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in param_rows()]))
 
 
-def _config(config: Path | None, overrides: list[str]) -> Any:
+def _config(config: str | None, overrides: list[str]) -> Any:
     from .config import load_config
     from .models.registry import check_model_args
 
@@ -84,7 +84,7 @@ def _config(config: Path | None, overrides: list[str]) -> Any:
 @app.command(context_settings={"allow_extra_args": True})
 def train(
     overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. epochs=1 lr=0.01"),
-    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config file."),
+    config: str | None = typer.Option(None, "--config", "-c", help="YAML config file, or a shipped preset by name: default, fast, ..."),
     resume: str | None = typer.Option(None, "--resume", help="Continue the interrupted run of this name."),
     no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots at the end."),
 ) -> None:
@@ -135,7 +135,7 @@ def _print_summary(rec: dict[str, Any]) -> None:
 @app.command(context_settings={"allow_extra_args": True})
 def summary(
     overrides: list[str] = typer.Argument(None, help="key=value, e.g. model=cnn model_kwargs.width=64"),
-    config: Path | None = typer.Option(None, "--config", "-c"),
+    config: str | None = typer.Option(None, "--config", "-c", help="YAML config file, or a shipped preset by name: default, fast, ..."),
 ) -> None:
     """Layer-by-layer output shapes and parameter counts of a model."""
     from .models import count_params, create_model, get_spec
@@ -243,7 +243,7 @@ def zoo(
         None, "--threads", help="CPU threads for torch in every run, overriding the recipes (0 = all cores)."
     ),
 ) -> None:
-    """Train every registered model with its recipe (configs/zoo/) and write the comparison table and plot."""
+    """Train every registered model with its recipe (the shipped presets/zoo/) and write the comparison table and plot."""
     from .zoo import COLUMNS, format_row, output_paths, run_zoo, write_zoo_table
 
     signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM saves like Ctrl-C
@@ -339,8 +339,8 @@ def serve(
 @app.command(context_settings={"allow_extra_args": True})
 def tune(
     overrides: list[str] = typer.Argument(None, help="key=value overrides of the space's base, e.g. threads=1 epochs=2"),
-    space: Path | None = typer.Option(
-        None, "--space", "-s", help="Search-space YAML (configs/search/); leave out to continue --study as it was."
+    space: str | None = typer.Option(
+        None, "--space", "-s", help="Search-space YAML, or a shipped one by name (cnn, fast); leave out to continue --study as it was."
     ),
     study: str | None = typer.Option(
         None, "--study", help="Study name: a new one, or an existing one to continue or join (default <space>-N)."
@@ -386,7 +386,7 @@ def tune(
         return
     sp = T.load_space(space, overrides or [], objectives) if space else None
     st, sp = T.open_study(
-        study, sp, st_storage, store, sampler, pruner, seed, overrides or [], objectives, space.stem if space else "study"
+        study, sp, st_storage, store, sampler, pruner, seed, overrides or [], objectives, Path(space).stem if space else "study"
     )
     prune = pruner if len(sp.objectives) == 1 else "none (Optuna prunes one objective only)"
     console.print(

@@ -1,7 +1,8 @@
 """The one config schema: every tunable parameter with type, default, range, unit and meaning.
 
-Config is plain data: YAML files in ``configs/`` plus ``key=value`` overrides,
-strict about unknown keys, saved into every run directory and checkpoint.
+Config is plain data: YAML files (a path, or a preset shipped in ``digitlab/presets/``
+by name: ``fast``) plus ``key=value`` overrides, strict about unknown keys, saved into
+every run directory and checkpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .presets import resolve_preset
 
 
 def P(default: Any, meaning: str, *, unit: str = "", tunable: bool = True, **rng: Any) -> Any:
@@ -200,10 +202,10 @@ def make_config(data: dict[str, Any]) -> TrainConfig:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None) -> TrainConfig:
-    """Defaults <- ``base`` <- YAML file <- ``key=value`` overrides."""
+    """Defaults <- ``base`` <- YAML file (a path or a preset name) <- ``key=value`` overrides."""
     data = dict(base or {})
     if path is not None:
-        data = _merge(data, read_yaml(path))
+        data = _merge(data, read_yaml(resolve_preset(path, "config")))
     data = _merge(data, parse_overrides(overrides or []))
     return make_config(data)
 

@@ -9,11 +9,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (``<root>/src/digitlab``), or None for an installed wheel.
+
+    An installed package sits in site-packages, which may lie inside some other git repository
+    (a virtual environment in a project folder): its commit is not the lab's.
+    """
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and Path(__file__).resolve().parents[1].name == "src" else None
+
+
+REPO = checkout_root()
 
 
 def git_commit() -> str | None:
     """The lab's git commit (with ``+dirty`` when the tree has changes), or None outside a checkout."""
+    if REPO is None:
+        return None
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
         dirty = subprocess.run(

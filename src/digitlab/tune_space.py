@@ -1,6 +1,6 @@
 """Search spaces for tuning: YAML files whose ``params`` name config parameters, checked against the schema.
 
-A space (``configs/search/*.yaml``) fixes a ``base`` config and lists the
+A space (a file, or a preset shipped in ``digitlab/presets/search/`` by name: ``cnn``) fixes a ``base`` config and lists the
 parameters to search (float, log-float, int, categorical; ``when`` makes one
 conditional on another), each validated against config.py's types and ranges
 with one clear sentence per mistake. ``suggest`` turns an Optuna trial into a
@@ -22,8 +22,8 @@ import optuna
 
 from .config import FIELDS, TrainConfig, _merge, _range_text, load_config, make_config, read_yaml
 from .errors import ConfigError, DigitlabError
-from .evidence import REPO
 from .models import get_spec
+from .presets import resolve_preset
 
 log = logging.getLogger("digitlab")
 TYPES = ("float", "logfloat", "int", "categorical")
@@ -83,9 +83,9 @@ class Space:
 
 
 def load_space(path: str | Path, overrides: list[str] | None = None, objectives: str | list[str] | None = None) -> Space:
-    """Read and validate a search-space YAML file; ``overrides`` change its base, ``objectives`` its goals."""
-    data = read_yaml(path)
-    return parse_space(data, str(path), Path(path).parent, overrides, objectives)
+    """Read and validate a search-space YAML file (a path or a preset name); ``overrides`` change its base, ``objectives`` its goals."""
+    path = resolve_preset(path, "search")
+    return parse_space(read_yaml(path), str(path), path.parent, overrides, objectives)
 
 
 def parse_space(
@@ -124,7 +124,8 @@ def parse_objectives(objectives: str | list[str]) -> list[str]:
 
 
 def _resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
-    """``base: configs/default.yaml``, or an inline mapping, optionally with ``config: FILE`` under it."""
+    """``base: default`` (a config file, beside the space or not, or a preset name), or an inline mapping,
+    optionally with ``config: FILE`` under it."""
     if isinstance(base, str):
         base = {"config": base}
     if not isinstance(base, dict):
@@ -132,10 +133,10 @@ def _resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
     inline = {k: v for k, v in base.items() if k != "config"}
     if "config" not in base:
         return inline
-    for cand in (Path(base["config"]), root / base["config"], REPO / base["config"]):
-        if cand.is_file():
-            return _merge(read_yaml(cand), inline)
-    raise ConfigError(f"Search space {where}: base config file {base['config']} does not exist.")
+    name = str(base["config"])
+    beside = root / name  # a file named relative to the space's folder
+    path = beside if beside.is_file() else resolve_preset(name, "config", label=f"Search space {where}: base config")
+    return _merge(read_yaml(path), inline)
 
 
 def _parse_param(name: str, spec: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]) -> Param:

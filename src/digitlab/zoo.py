@@ -1,6 +1,6 @@
 """The model-zoo comparison: every registered model trained with its recipe, measured, tabled and plotted.
 
-Each model's recipe is ``configs/zoo/<model>.yaml`` (a normal config file whose
+Each model's recipe is the preset ``digitlab/presets/zoo/<model>.yaml`` (a normal config file whose
 comments give the published reference and the expected time). ``run_zoo``
 trains each one as a recorded run (so ``digitlab show <run>`` opens it) and
 measures it; ``write_zoo_table`` writes the Markdown table and a PNG of test
@@ -26,14 +26,15 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig, load_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, TrainingError
-from .evidence import REPO, git_commit, machine
+from .evidence import git_commit, machine
 from .models import count_flops, count_params, create_model, get_spec, list_models
+from .presets import preset_dir
 from .runs import run_training
 from .store import RunStore
 from .train import layout, normalise
 
 log = logging.getLogger("digitlab")
-RECIPES = REPO / "configs" / "zoo"
+RECIPES = preset_dir("zoo")
 QUICK = ["train_subset=2000", "val_size=1000", "epochs=1"]  # CI: all ten models in a few minutes
 INFER_IMAGES, INFER_BATCH = 2000, 500  # test images timed for the inference rate, images per forward pass
 DEFAULT_OUT = Path("docs/model-zoo.md")
@@ -77,7 +78,7 @@ COLUMNS = [
 
 
 def recipe_path(model: str) -> Path:
-    """``configs/zoo/<model>.yaml`` of a registered model."""
+    """The shipped recipe ``presets/zoo/<model>.yaml`` of a registered model."""
     return RECIPES / f"{get_spec(model).name}.yaml"
 
 
@@ -260,7 +261,7 @@ def zoo_markdown(rows: list[dict[str, Any]], quick: bool, png_name: str | None =
         "quick: one epoch on 2,000 training images per model, a smoke test of the pipeline; the targets are "
         "for the full recipes and are not expected to be met"
         if quick
-        else "full recipes (`configs/zoo/<model>.yaml`)"
+        else "full recipes (`src/digitlab/presets/zoo/<model>.yaml`)"
     )
     lines = [
         "# Model zoo",

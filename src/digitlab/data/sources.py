@@ -7,10 +7,12 @@ use to serve the files from a local HTTP server.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from ..errors import DataError
+from ..evidence import REPO
 
 # MD5 of the *uncompressed* content (see data/README.md for provenance).
 FILES: dict[str, dict[str, str]] = {
@@ -31,7 +33,8 @@ MIRRORS: dict[str, list[str]] = {
     "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"],
     "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
 }
-REPO_DATA = Path(__file__).resolve().parents[3] / "data"
+log = logging.getLogger("digitlab")
+REPO_DATA = REPO / "data" if REPO else None  # only a source checkout has the repository's data/
 
 
 def cache_dir() -> Path:
@@ -44,7 +47,11 @@ def candidate_dirs(dataset: str, data_dir: str | Path | None = None) -> list[Pat
     explicit = data_dir or os.environ.get("DIGITLAB_DATA")
     if explicit:
         return [Path(explicit) / dataset, Path(explicit)]
-    return [REPO_DATA / dataset, cache_dir() / "data" / dataset]
+    return [*([REPO_DATA / dataset] if REPO_DATA else []), cache_dir() / "data" / dataset]
+
+
+POINT = "point `digitlab --data-dir DIR` or $DIGITLAB_DATA at a folder holding the four official .gz files (or DIR/{dataset}/)"
+_announced: set[tuple[str, str]] = set()  # (dataset, folders): the download notice is said once, not once per file
 
 
 def locate(dataset: str, filename: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
@@ -55,16 +62,26 @@ def locate(dataset: str, filename: str, data_dir: str | Path | None = None, down
     for d in dirs:
         if (d / filename).is_file():
             return d / filename
-    if data_dir or os.environ.get("DIGITLAB_DATA") or not download:
+    where, point = ", then ".join(map(str, dirs)), POINT.format(dataset=dataset)
+    if data_dir or os.environ.get("DIGITLAB_DATA"):
+        given = "--data-dir" if data_dir else "$DIGITLAB_DATA"
         raise DataError(
-            f"{filename} of {dataset} is not in {' or '.join(map(str, dirs))}; copy the official files there or leave --data-dir unset to download them."
+            f"{filename} of {dataset} is not in {where} (from {given}); copy the official files there, or unset both to download them."
         )
-    return fetch(dataset, filename, cache_dir() / "data" / dataset)
+    if not download:
+        raise DataError(f"{filename} of {dataset} is not in {where}; {point}.")
+    if (dataset, where) not in _announced:
+        _announced.add((dataset, where))
+        log.warning("%s files not found in %s: downloading them into the cache (to use local files, %s).", dataset, where, point)
+    try:
+        return fetch(dataset, filename, cache_dir() / "data" / dataset)
+    except DataError as err:
+        raise DataError(f"{err} after looking in {where}; {point}.") from err
 
 
 def fetch(dataset: str, filename: str, dest: Path) -> Path:
     """Download ``filename`` into ``dest`` from the first mirror that answers."""
-    import pooch  # only needed on a machine without the repo's data/
+    import pooch  # only needed on a machine without local copies of the files
 
     mirrors = os.environ.get("DIGITLAB_MIRRORS", "").split() or MIRRORS[dataset]
     errors = []
@@ -74,4 +91,4 @@ def fetch(dataset: str, filename: str, dest: Path) -> Path:
             return Path(path)
         except Exception as err:
             errors.append(f"{base}: {err}")
-    raise DataError(f"Could not download {filename} from any mirror ({'; '.join(errors)}); copy the files into data/{dataset}/ instead.")
+    raise DataError(f"Could not download {filename} from any mirror ({'; '.join(errors)})")

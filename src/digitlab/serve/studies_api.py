@@ -56,7 +56,7 @@ def get_study(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
 
     storage = open_studies(lab)
     if storage is None:
-        raise NotFound(f"No study named {name!r}: nothing has been tuned yet (digitlab tune --space configs/search/cnn.yaml).")
+        raise NotFound(f"No study named {name!r}: nothing has been tuned yet (digitlab tune --space cnn).")
     try:
         report = study_report(load_study(name, storage))
     except RunError as err:
