@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/digitlab train --config configs/default.yaml
+	$(BIN)/digitlab train --config default
 	$(BIN)/digitlab serve  # the lab in a browser at http://localhost:8000/ (Ctrl-C stops)
 
 test: $(STAMP)

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results
 from digitlab.config import load_config
 from digitlab.data import load_digits
+from digitlab.presets import preset_dir
 from digitlab.train import train
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = preset_dir("config")  # the shipped presets
 
 
 def reference_run(seed: int, x: torch.Tensor, y: torch.Tensor, tx: torch.Tensor, ty: torch.Tensor) -> tuple[float, float]:

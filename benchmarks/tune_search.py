@@ -1,7 +1,7 @@
 """Tuning efficiency (issue 6): TPE with median pruning against random search without pruning, at equal training budget.
 
 Each method runs one Optuna study per seed on the search space (default
-``configs/search/cnn.yaml``), stopping when its trials' training time reaches the
+the shipped space ``cnn``), stopping when its trials' training time reaches the
 budget (default 20 minutes per study). Reported, median over seeds:
   * the best validation accuracy of each method;
   * the training seconds TPE+pruning needed to come within 0.1 percentage point of
@@ -15,8 +15,8 @@ TPE: Bergstra et al. 2011; Optuna: Akiba et al. 2019. The full benchmark takes h
 2-core machine for the default 3 x 20 minutes per method).
 Usage: python benchmarks/tune_search.py [--space FILE] [--budget-min 20] [--seeds 3] [--max-trials N] [--baseline FILE]
        [--parallel] [--name tune_search] [key=value ...]
-Smoke run (a minute or two): python benchmarks/tune_search.py --space configs/search/fast.yaml --budget-min 0.5 --seeds 1
-       --max-trials 12 --baseline configs/fast.yaml --name tune_search_smoke threads=1 train_subset=1000 val_size=500 epochs=2
+Smoke run (a minute or two): python benchmarks/tune_search.py --space fast --budget-min 0.5 --seeds 1
+       --max-trials 12 --baseline fast --name tune_search_smoke threads=1 train_subset=1000 val_size=500 epochs=2
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from digitlab.runs import run_training
 from digitlab.store import RunStore
 from digitlab.tune_plots import fewest_trainings, reach, trial_rows
 
-ROOT = Path(__file__).resolve().parents[1]
 METHODS = {"tpe": ("tpe", "median"), "random": ("random", "none")}
 
 
@@ -130,11 +129,11 @@ def _s(v: float | None) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--space", default=str(ROOT / "configs/search/cnn.yaml"))
+    ap.add_argument("--space", default="cnn", help="Search space: a file or a shipped one by name.")
     ap.add_argument("--budget-min", type=float, default=20.0, help="Training minutes per study.")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--max-trials", type=int, default=None, help="Also stop a study after this many trials (smoke runs).")
-    ap.add_argument("--baseline", default=str(ROOT / "configs/default.yaml"), help="Hand-written config to beat.")
+    ap.add_argument("--baseline", default="default", help="Hand-written config to beat (a file or a preset name).")
     ap.add_argument("--parallel", action="store_true", help="Both methods at once, one pinned core and threads=1 each.")
     ap.add_argument("--keep", default=None, help="Keep the studies' lab folders here (default: a deleted temporary folder).")
     ap.add_argument("--name", default="tune_search", help="Result files: results/<name>.{json,md}.")

@@ -1,6 +1,6 @@
 """The model-zoo comparison as a benchmark script: the same function as `digitlab zoo`.
 
-Trains every registered model with its recipe (configs/zoo/<model>.yaml) as a recorded run, then writes
+Trains every registered model with its recipe (src/digitlab/presets/zoo/<model>.yaml) as a recorded run, then writes
 results/zoo.json + results/zoo.md (results/zoo-quick.* in quick mode) and the zoo table with its plot
 (docs/model-zoo.md + .png; <runs-dir>/zoo-quick.md in quick mode, so CI never overwrites the committed table).
 Usage: python benchmarks/zoo.py [--quick] [--models cnn,mlp] [--threads N] [--runs-dir runs] [key=value ...]

@@ -1,6 +1,6 @@
 """Hyper-parameter tuning: search spaces over the config schema, run as recorded Optuna studies.
 
-A search space (``configs/search/*.yaml``) fixes a ``base`` config and names the
+A search space (``presets/search/*.yaml``, or any file) fixes a ``base`` config and names the
 ``params`` to search, each checked against the schema (config.py). The study
 runs in Optuna (Akiba et al. 2019, "Optuna: a next-generation hyperparameter
 optimization framework"): TPE by default (Bergstra et al. 2011, "Algorithms for
