@@ -1,0 +1,194 @@
+"""The training job queue (serve/jobs.py) with a fake training function: order, cancel, failure, a full queue, shutdown.
+
+``FakeTraining`` stands in for ``run_training`` behind the server's real ``Lab.train``: it reports batches to the
+job's progress (which raises KeyboardInterrupt once the job is cancelled, as in the real loop) and records each
+run's status the way the real loop does (``interrupted`` when stopped). Nothing trains.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from digitlab.errors import TrainingError
+from digitlab.serve import lab as lab_module
+from digitlab.serve.errors import Busy, Conflict
+from digitlab.serve.jobs import JobQueue
+from digitlab.serve.lab import Lab
+
+
+def wait_for(cond, timeout: float = 10.0):
+    """Poll ``cond`` until it returns something true."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if value := cond():
+            return value
+        time.sleep(0.005)
+    raise AssertionError("timed out waiting for a job")
+
+
+class FakeTraining:
+    """``run_training`` stand-in: run ``hold`` batches until released; runs named ``boom`` or ``crash`` fail."""
+
+    def __init__(self):
+        self.runs: dict[str, str] = {}  # run name -> status, as the run database would hold it
+        self.started: list[str] = []
+        self.release = threading.Event()
+        self.hold: set[str] = set()  # runs that wait for ``release``
+        self.running = 0
+        self.most_at_once = 0
+
+    def __call__(self, cfg, *, progress, hooks, **_):
+        name = cfg.name
+        self.started.append(name)
+        self.runs[name] = "running"
+        if name == "boom":
+            self.runs[name] = "failed"
+            raise TrainingError("The loss became nan at epoch 1, step 3; lower lr.")
+        if name == "crash":
+            self.runs[name] = "failed"
+            raise RuntimeError("out of memory")
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        status = "completed"
+        try:  # the real loop turns a KeyboardInterrupt (Ctrl-C or a cancelled job) into status interrupted
+            b = 0
+            while (name in self.hold and not self.release.is_set()) or b < 3:
+                b += 1
+                progress.batch(1, b, 1000, 0.5, 0.9)
+                time.sleep(0.002)
+            for hook in hooks:
+                hook({"epoch": 1, "val_acc": 0.9, "test_acc": 0.9})
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            self.running -= 1
+        self.runs[name] = status
+        return name, SimpleNamespace(status=status)
+
+
+@pytest.fixture
+def fake(monkeypatch) -> FakeTraining:
+    f = FakeTraining()
+    monkeypatch.setattr(lab_module, "run_training", f)
+    return f
+
+
+def make_lab(max_queued: int = 20) -> Lab:
+    """The server's shared state with only what the queue uses (no store, no model)."""
+    settings = SimpleNamespace(max_queued=max_queued, predict_slots=0, runs_dir="runs", data_dir=None)
+    return Lab(settings, store=None, slot=None)
+
+
+def job_config(name: str) -> dict:
+    return {"name": name, "epochs": 1}
+
+
+def test_jobs_run_one_at_a_time_in_submission_order(fake):
+    fake.hold = {"a"}
+    q = make_lab().jobs
+    a = q.submit(job_config("a"))
+    wait_for(lambda: a.status == "running")
+    b, c = q.submit(job_config("b")), q.submit(job_config("c"))
+    assert (b.status, c.status) == ("queued", "queued")
+    assert [q.position(j) for j in (a, b, c)] == [0, 1, 2]
+    assert [j["id"] for j in q.listing()] == [c.id, b.id, a.id]  # newest first
+    fake.release.set()
+    wait_for(lambda: c.done)
+    assert fake.started == ["a", "b", "c"] and fake.most_at_once == 1
+    assert [j.status for j in (a, b, c)] == ["completed"] * 3
+    assert [j.run for j in (a, b, c)] == ["a", "b", "c"] and q.position(a) is None
+    assert a.history[0]["epoch"] == 1 and a.history[0]["val_acc"] == 0.9
+    q.close()
+
+
+def test_cancelling_a_waiting_job_takes_it_out_of_the_queue(fake):
+    fake.hold = {"a"}
+    q = make_lab().jobs
+    a = q.submit(job_config("a"))
+    wait_for(lambda: a.status == "running")
+    b, c = q.submit(job_config("b")), q.submit(job_config("c"))
+    assert q.cancel(b.id).status == "cancelled"
+    assert b.done and b.finished is not None and q.position(b) is None and q.position(c) == 1
+    fake.release.set()
+    wait_for(lambda: c.done)
+    assert fake.started == ["a", "c"]  # b never ran
+    assert b.status == "cancelled" and b.run is None
+    with pytest.raises(Conflict):
+        q.cancel(b.id)
+    q.close()
+
+
+def test_cancelling_the_running_job_stops_it_and_records_its_run_as_interrupted(fake):
+    fake.hold = {"a"}
+    q = make_lab().jobs
+    a, b = q.submit(job_config("a")), q.submit(job_config("b"))
+    wait_for(lambda: a.progress.get("batch", 0) > 3)  # well into its batches
+    assert q.cancel(a.id).message == "stopping after the current batch"
+    wait_for(lambda: b.done)
+    assert a.status == "cancelled" and a.run == "a" and fake.runs["a"] == "interrupted"
+    assert b.status == "completed" and fake.runs["b"] == "completed"  # the queue went on
+    with pytest.raises(Conflict):
+        q.cancel(a.id)
+    q.close()
+
+
+def test_a_failing_job_is_failed_with_its_reason_and_the_queue_goes_on(fake):
+    q = make_lab().jobs
+    boom, crash, ok = (q.submit(job_config(n)) for n in ("boom", "crash", "ok"))
+    wait_for(lambda: ok.done)
+    assert boom.status == "failed" and "loss became nan" in boom.message  # a DigitlabError: its sentence
+    assert crash.status == "failed" and crash.message == "out of memory"  # any other error: the queue survives it
+    assert boom.finished is not None and crash.finished is not None
+    assert ok.status == "completed" and fake.started == ["boom", "crash", "ok"]
+    q.close()
+
+
+def test_a_job_function_that_ends_without_a_status_leaves_no_job_running():
+    q = JobQueue(lambda job: None)
+    job = q.submit({})
+    wait_for(lambda: job.done)
+    assert job.status == "failed" and job.message == "the job ended without a result"
+    q.close()
+
+
+def test_a_full_queue_refuses_more_jobs_until_one_leaves(fake):
+    fake.hold = {"a"}
+    q = make_lab(max_queued=2).jobs
+    a = q.submit(job_config("a"))
+    wait_for(lambda: a.status == "running")  # the running job does not count
+    q.submit(job_config("b"))
+    c = q.submit(job_config("c"))
+    with pytest.raises(Busy, match="2 training jobs are already waiting") as err:
+        q.submit(job_config("d"))
+    assert err.value.http_status == 429 and len(q.jobs) == 3
+    q.cancel(c.id)
+    d = q.submit(job_config("d"))
+    fake.release.set()
+    wait_for(lambda: d.done)
+    assert fake.started == ["a", "b", "d"]
+    q.close()
+
+
+def test_stopping_the_server_interrupts_the_running_job_and_cancels_the_waiting_ones(fake):
+    fake.hold = {"a"}  # never released: only the shutdown stops it
+    lab = make_lab()
+    q = lab.jobs
+    a, b = q.submit(job_config("a")), q.submit(job_config("b"))
+    wait_for(lambda: a.progress.get("batch", 0) > 3)
+    t0 = time.monotonic()
+    q.close(timeout=10)
+    assert time.monotonic() - t0 < 5 and not q.worker.is_alive()
+    assert a.done and a.status != "running" and a.finished is not None
+    assert fake.runs["a"] == "interrupted"  # its run is recorded as interrupted (resumable), not left running
+    assert b.status == "cancelled" and b.message == "the server stopped" and fake.started == ["a"]
+    # a restarted server starts with an empty queue; the interrupted run stays as it was recorded
+    q2 = make_lab().jobs
+    assert q2.listing() == []
+    c = q2.submit(job_config("c"))
+    wait_for(lambda: c.done)
+    assert c.status == "completed" and fake.runs == {"a": "interrupted", "c": "completed"}
+    q2.close()
