@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
+import logging
 import shutil
 import threading
 
@@ -218,6 +220,49 @@ def test_no_download_when_data_dir_is_explicit(mirror, monkeypatch, tmp_path):
     with pytest.raises(DataError, match="is not in"):
         sources.locate("mnist", "t10k-labels-idx1-ubyte.gz", data_dir=tmp_path / "empty")
     assert not (cache / "data").exists()
+
+
+@contextlib.contextmanager
+def said():
+    """The messages the ``digitlab`` logger says (warnings and up) inside the block."""
+    lines: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("digitlab")
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_download_is_announced_once_with_the_folders_and_how_to_avoid_it(mirror, monkeypatch, tmp_path):
+    url, cache = mirror
+    monkeypatch.setenv("DIGITLAB_MIRRORS", f"{url}/good/")
+    with said() as lines:
+        sources.locate("mnist", "t10k-labels-idx1-ubyte.gz")
+        sources.locate("mnist", "train-labels-idx1-ubyte.gz")
+    assert len(lines) == 1, lines
+    looked = f"{tmp_path / 'no-repo-data' / 'mnist'}, then {cache / 'data' / 'mnist'}"
+    assert f"mnist files not found in {looked}: downloading them" in lines[0]
+    assert "`digitlab --data-dir DIR` or $DIGITLAB_DATA" in lines[0] and lines[0].count(". ") == 0
+
+
+def test_a_failed_download_says_where_it_looked_and_how_to_use_local_files(mirror, monkeypatch, tmp_path):
+    url, cache = mirror
+    monkeypatch.setenv("DIGITLAB_MIRRORS", f"{url}/missing/")
+    with said() as lines, pytest.raises(DataError) as exc:
+        load_digits(val_size=500, train_subset=300)
+    msg = str(exc.value)
+    looked = f"{tmp_path / 'no-repo-data' / 'mnist'}, then {cache / 'data' / 'mnist'}"
+    assert msg.startswith("Could not download train-images-idx3-ubyte.gz") and f"after looking in {looked}; point" in msg
+    assert "`digitlab --data-dir DIR` or $DIGITLAB_DATA" in msg and len(lines) == 1  # the notice came first
+
+
+def test_a_missing_file_in_the_given_folder_names_where_the_folder_came_from(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIGITLAB_DATA", str(tmp_path))
+    with pytest.raises(DataError, match=r"is not in .*mnist, then .* \(from \$DIGITLAB_DATA\); copy the official files there"):
+        sources.locate("mnist", "t10k-labels-idx1-ubyte.gz")
 
 
 def test_unknown_data_file():

@@ -10,14 +10,15 @@ import sys
 from pathlib import Path
 
 
-def checkout_root() -> Path | None:
-    """The source checkout this package runs from (``<root>/src/digitlab``), or None for an installed wheel.
+def checkout_root(module: str | Path = __file__) -> Path | None:
+    """The source checkout a module of this package runs from (``<root>/src/digitlab/...``), or None for an installed wheel.
 
     An installed package sits in site-packages, which may lie inside some other git repository
-    (a virtual environment in a project folder): its commit is not the lab's.
+    (a virtual environment in a project folder): that commit is not the lab's.
     """
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / "pyproject.toml").is_file() and Path(__file__).resolve().parents[1].name == "src" else None
+    here = Path(module).resolve()
+    root = here.parents[2]
+    return root if here.parents[1].name == "src" and (root / "pyproject.toml").is_file() else None
 
 
 REPO = checkout_root()
