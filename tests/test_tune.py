@@ -120,6 +120,16 @@ def test_bad_sections_objectives_and_base():
         space(base={"val_size": 0})
 
 
+def test_spaces_and_their_base_by_preset_name():
+    with pytest.raises(
+        ConfigError, match=r"^Search space 'cnnn' is neither a file nor a shipped preset; the presets are cnn, fast \(closest: cnn\)\.$"
+    ):
+        T.load_space("cnnn")
+    with pytest.raises(ConfigError, match=r"base config 'defualt' is neither a file nor a shipped preset; .* \(closest: default\)"):
+        T.parse_space({"base": "defualt", "params": TINY_PARAMS}, "test space")
+    assert T.parse_space({"base": "fast", "params": TINY_PARAMS}).base["model"] == "fast"
+
+
 def test_shipped_spaces_load_and_sample_conditionally():
     cnn = T.load_space("cnn")
     names = [p.name for p in cnn.params]
