@@ -23,7 +23,7 @@ from PIL import Image
 from digitlab.config import param_rows
 from digitlab.serve import Settings, create_app
 from digitlab.serve.main import make_settings
-from digitlab.serve.settings import is_loopback
+from digitlab.serve.settings import LOCAL_HOSTS, is_loopback
 from synthetic import load_mnist_test
 from tiny_study import tiny_study
 
@@ -52,8 +52,13 @@ def lab(tmp_path_factory) -> Lab:
     return Lab(root, root / "runs", name, root / "runs" / name / "weights" / "best.pt")
 
 
+def lab_settings(**values) -> Settings:
+    """Settings that also answer FastAPI's TestClient, whose requests name the host 'testserver'."""
+    return Settings(**{"allowed_hosts": LOCAL_HOSTS | {"testserver"}, **values})
+
+
 def settings(lab: Lab, **extra) -> Settings:
-    return Settings(runs_dir=lab.runs, models_dir=lab.root / "models", model=str(lab.best), **extra)
+    return lab_settings(runs_dir=lab.runs, models_dir=lab.root / "models", model=str(lab.best), **extra)
 
 
 @pytest.fixture(scope="module")
@@ -351,7 +356,7 @@ def sse_events(client: TestClient, job_id: str) -> list[tuple[str, dict]]:
 
 @pytest.mark.slow
 def test_jobs_queue_run_cancel(lab, tmp_path):
-    app = create_app(Settings(runs_dir=tmp_path / "runs", model=str(lab.best)))
+    app = create_app(lab_settings(runs_dir=tmp_path / "runs", model=str(lab.best)))
     with TestClient(app) as c:
         first, second, third = (c.post("/api/jobs", json=TINY_JOB) for _ in range(3))
         assert first.status_code == second.status_code == third.status_code == 201
@@ -377,7 +382,7 @@ def test_jobs_queue_run_cancel(lab, tmp_path):
 
 @pytest.mark.slow
 def test_failing_job_is_marked_failed_and_the_server_goes_on(lab, tmp_path):
-    with TestClient(create_app(Settings(runs_dir=tmp_path / "runs", model=str(lab.best)))) as c:
+    with TestClient(create_app(lab_settings(runs_dir=tmp_path / "runs", model=str(lab.best)))) as c:
         job = c.post("/api/jobs", json={**TINY_JOB, "model_kwargs": {"no_such_argument": 1}}).json()
         done = wait_for(lambda: (j := c.get(f"/api/jobs/{job['id']}").json())["finished"] and j)
         assert done["status"] == "failed" and "no_such_argument" in done["message"]
@@ -437,7 +442,7 @@ def test_without_any_model_recognise_is_503(tmp_path, monkeypatch):
     from digitlab.serve import model_slot
 
     monkeypatch.setattr(model_slot, "DEFAULT_MODEL", tmp_path / "missing.pt")  # as if no model were shipped
-    c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models")))
+    c = TestClient(create_app(lab_settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models")))
     assert c.get("/api/info").json()["model"] == {"ref": None, "loaded": False}
     r = c.post("/api/predict", files=files(("seven.png", digit_picture("PNG"))))
     assert r.status_code == 503 and "No model" in sentence(r)
@@ -447,7 +452,7 @@ def test_default_model_is_the_newest_completed_run(lab, monkeypatch):
     from digitlab.serve import model_slot
 
     monkeypatch.setattr(model_slot, "DEFAULT_MODEL", lab.root / "missing.pt")
-    c = TestClient(create_app(Settings(runs_dir=lab.runs, models_dir=lab.root / "models")))
+    c = TestClient(create_app(lab_settings(runs_dir=lab.runs, models_dir=lab.root / "models")))
     assert c.get("/api/info").json()["model"]["run"] == lab.run
 
 
@@ -455,7 +460,7 @@ def test_unknown_start_model_fails_before_serving(lab):
     from digitlab.errors import DigitlabError
 
     with pytest.raises(DigitlabError, match="nope"):
-        create_app(Settings(runs_dir=lab.runs, model="nope"))
+        create_app(lab_settings(runs_dir=lab.runs, model="nope"))
 
 
 # -- exposure and tokens
@@ -601,7 +606,7 @@ def studies_lab(lab, tmp_path_factory) -> Path:
 
 
 def test_studies_are_empty_before_any_tuning_and_looking_creates_nothing(lab, tmp_path):
-    c = TestClient(create_app(Settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best))))
+    c = TestClient(create_app(lab_settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best))))
     assert c.get("/api/studies").json() == []
     r = c.get("/api/studies/tiny")
     assert r.status_code == 404 and "nothing has been tuned yet" in sentence(r)
@@ -609,7 +614,7 @@ def test_studies_are_empty_before_any_tuning_and_looking_creates_nothing(lab, tm
 
 
 def test_studies_list_report_and_plots(lab, studies_lab):
-    c = TestClient(create_app(Settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
+    c = TestClient(create_app(lab_settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
     [item] = c.get("/api/studies").json()
     assert item["name"] == "tiny" and item["trials"] == 3 and item["complete"] == 3 and item["objectives"] == "val_acc"
     rep = c.get("/api/studies/tiny").json()
@@ -635,7 +640,7 @@ def test_studies_list_report_and_plots(lab, studies_lab):
     ],
 )
 def test_study_plots_never_escape_the_studies_folder(lab, studies_lab, path):
-    c = TestClient(create_app(Settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
+    c = TestClient(create_app(lab_settings(runs_dir=studies_lab, models_dir=studies_lab.parent / "models", model=str(lab.best))))
     r = c.get(path)
     assert r.status_code == 404 and not r.content.startswith(b"\x89PNG"), (path, r.text)
     sentence(r)
@@ -644,7 +649,7 @@ def test_study_plots_never_escape_the_studies_folder(lab, studies_lab, path):
 def test_unreachable_study_storage_is_503(lab, tmp_path):
     c = TestClient(
         create_app(
-            Settings(
+            lab_settings(
                 runs_dir=tmp_path / "runs",
                 models_dir=tmp_path / "models",
                 model=str(lab.best),

@@ -12,25 +12,46 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import ImageError
 
 #: ITU-R BT.601 luma weights for (R, G, B); Pillow's "L" conversion and the
 #: Y plane of a JPEG use the same ones.
 LUMA = (0.299, 0.587, 0.114)
+MAX_PIXELS = 40_000_000  # default limit per picture, from its header, before decoding
 
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+
+#: Most bytes read from a source whose size is unknown until read (stdin, a pipe, a device such as
+#: /dev/zero); the same as the server's default upload limit per picture.
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def read_limited(stream: BinaryIO, max_bytes: int = MAX_BYTES, label: str = "The picture") -> bytes:
+    """All bytes of ``stream``, reading at most ``max_bytes`` + 1 (to see it is longer); ImageError when it is."""
+    data = stream.read(max_bytes + 1)  # a buffered stream returns that many, or fewer only at the end
+    if len(data) > max_bytes:
+        raise ImageError(f"{label} is more than the limit of {max_bytes:,} bytes.")
+    return data
+
+
+T = Image.Transpose
+#: EXIF orientation tag value -> the transposition that shows the picture upright (as ImageOps.exif_transpose).
+_TURNS = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE, 6: T.ROTATE_270, 7: T.TRANSVERSE, 8: T.ROTATE_90}
+_SWAPS_SIDES = {T.TRANSPOSE, T.ROTATE_270, T.TRANSVERSE, T.ROTATE_90}
 
 
 def load_image(
     source: str | os.PathLike[str] | bytes,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = MAX_PIXELS,
     max_bytes: int | None = None,
+    max_side: int | None = None,
 ) -> np.ndarray:
     """Read a picture file (path or its bytes) as an (H, W) float32 array in [0, 1].
 
@@ -39,7 +60,40 @@ def load_image(
     from the header, before any pixel is decoded, so a decompression bomb
     costs nothing; no global state is changed for it (Pillow's own guard,
     ``Image.MAX_IMAGE_PIXELS``, is left alone and still refuses anything over
-    twice its value, ~179 M pixels).  Every problem raises :class:`ImageError`.
+    twice its value, ~179 M pixels).  With ``max_side`` the picture is reduced
+    while it is decoded (see :func:`read_picture`).  Every problem raises
+    :class:`ImageError`.
+    """
+    return read_picture(source, max_pixels, max_bytes, max_side).gray
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A decoded picture: its grey levels, possibly reduced, and the size of the full picture."""
+
+    gray: np.ndarray  # (h, w) float32 in [0, 1], 0 = black
+    size: tuple[int, int]  # (W, H) of the full picture, upright (EXIF orientation applied); w <= W, h <= H
+
+    def to_input(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """A box (x0, y0, x1, y1) in ``gray``'s pixels -> the same box in the full picture's pixels."""
+        (w_full, h_full), (h, w) = self.size, self.gray.shape
+        x0, y0, x1, y1 = box
+        return round(x0 * w_full / w), round(y0 * h_full / h), round(x1 * w_full / w), round(y1 * h_full / h)
+
+
+def read_picture(
+    source: str | os.PathLike[str] | bytes,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int | None = None,
+    max_side: int | None = None,
+) -> Picture:
+    """:func:`load_image` plus the full size; a picture over ``max_side`` is reduced while it is decoded.
+
+    Such a picture is decoded at 1/2, 1/4 or 1/8 scale where the format allows
+    it (JPEG's DCT scaling) and box-averaged by an integer factor in its 8-bit
+    mode, so the float array (4 bytes per pixel, several copies during
+    preprocessing) is at most ``max_side`` on its longer side, however large
+    the file's picture.
     """
     src, label = _checked_source(source, max_bytes)
     try:
@@ -56,9 +110,24 @@ def load_image(
             raise ImageError(f"{label} is {width}x{height} = {width * height:,} pixels, more than the limit of {max_pixels:,}.")
         if width * height == 0:
             raise ImageError(f"{label} has no pixels ({width}x{height}).")
-        _decode(im, label)
-        im = _oriented(im)
-        return _to_gray(im, label)
+        _decode(im, label, max_side)
+        turn = _orientation(im)
+        small = _reduced(im, max_side) if max_side else im
+        if turn is not None:
+            small = small.transpose(turn)
+            width, height = (height, width) if turn in _SWAPS_SIDES else (width, height)
+        return Picture(_to_gray(small, label), (width, height))
+
+
+def picture_size(fp: BinaryIO) -> tuple[int, int] | None:
+    """(W, H) from a picture file's header, nothing decoded; None when it is not a picture. ``fp`` is rewound."""
+    try:
+        with Image.open(fp) as im:
+            return im.size
+    except Exception:
+        return None
+    finally:
+        fp.seek(0)
 
 
 def _checked_source(source: object, max_bytes: int | None) -> tuple[str | BinaryIO, str]:
@@ -77,6 +146,15 @@ def _checked_source(source: object, max_bytes: int | None) -> tuple[str | Binary
         raise ImageError(f"{label} does not exist.")
     if path.is_dir():
         raise ImageError(f"{label} is a directory, not a picture file.")
+    if not path.is_file():  # a pipe or device: stat() says 0 bytes whatever it holds, so read it, with a bound
+        try:
+            with path.open("rb") as f:
+                data = read_limited(f, max_bytes or MAX_BYTES, label)
+        except OSError as exc:
+            raise ImageError(f"{label} cannot be read ({exc.strerror}).") from exc
+        if not data:
+            raise ImageError(f"{label} is empty (0 bytes).")
+        return io.BytesIO(data), label
     size = path.stat().st_size
     if size == 0:
         raise ImageError(f"{label} is empty (0 bytes).")
@@ -89,12 +167,15 @@ def _check_bytes(size: int, max_bytes: int | None, label: str) -> None:
         raise ImageError(f"{label} is {size:,} bytes, more than the limit of {max_bytes:,}.")
 
 
-def _decode(im: Image.Image, label: str) -> None:
+def _decode(im: Image.Image, label: str, max_side: int | None = None) -> None:
     """Decode the first frame's pixels, turning every decoder failure into ImageError."""
-    if im.format == "JPEG" and im.mode == "RGB":
-        # Decode only the JPEG's Y plane: it *is* 601 luma, and skipping the
-        # colour planes and YCbCr->RGB saves ~30 % on a 12-megapixel photo.
-        im.draft("L", im.size)
+    if im.format == "JPEG":
+        # A colour JPEG decodes only its Y plane: it *is* 601 luma, and skipping the
+        # colour planes and YCbCr->RGB saves ~30 % on a 12-megapixel photo. A big
+        # one is also DCT-scaled (1/2 .. 1/8) to no less than max_side.
+        w, h = im.size
+        side = min(max(w, h), max_side or max(w, h))
+        im.draft("L" if im.mode == "RGB" else im.mode, (w * side // max(w, h), h * side // max(w, h)))
     try:
         im.seek(0)  # GIF / TIFF / WebP: first frame
         im.load()
@@ -106,12 +187,26 @@ def _decode(im: Image.Image, label: str) -> None:
         raise ImageError(f"{label} is truncated or corrupt ({exc}).") from exc
 
 
-def _oriented(im: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation tag; a broken EXIF block is ignored, not fatal."""
+def _orientation(im: Image.Image) -> Image.Transpose | None:
+    """The transposition the EXIF orientation tag asks for; a broken EXIF block is ignored, not fatal."""
     try:
-        return ImageOps.exif_transpose(im)
+        return _TURNS.get(im.getexif().get(0x0112))
     except Exception:
+        return None
+
+
+def _reduced(im: Image.Image, max_side: int) -> Image.Image:
+    """``im`` box-averaged by the smallest integer factor that brings its longer side to <= max_side."""
+    factor = -(-max(im.size) // max_side)
+    if factor <= 1:
         return im
+    if im.mode in ("1", "P", "PA"):  # averaging bits or palette indices means nothing: to grey or colour first
+        im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "L" if im.mode == "1" else "RGB")
+    elif im.mode.startswith("I;16"):  # no 16-bit reduce: float in [0, 1], as _to_gray scales 16-bit grey
+        im = im.convert("I").point(lambda v: v * (1 / 65535), "F")
+    if im.mode in ("RGBA", "LA"):  # average premultiplied, so the colour under transparent pixels does not bleed in
+        return im.convert(im.mode[:-1] + "a").reduce(factor).convert(im.mode)
+    return im.reduce(factor)
 
 
 def _to_gray(im: Image.Image, label: str) -> np.ndarray:

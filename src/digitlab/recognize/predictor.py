@@ -19,7 +19,8 @@ from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..errors import DigitlabError
 from .calibrate import model_view
 from .checks import input_reasons
-from .image_io import load_image
+from .image_io import MAX_PIXELS, read_picture
+from .preprocess import DECODE_SIDE
 from .rejection import Rejector
 from .segment import segment_digits
 
@@ -130,14 +131,21 @@ class Predictor:
             a.box = b.box
         return answers
 
-    def predict(self, source: str | Path | bytes, name: str | None = None) -> Answer:
-        """Answer for one file or encoded image; a bad input gives an Answer with ``error`` (never raises)."""
+    def predict(self, source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Answer:
+        """Answer for one file or encoded image; a bad input gives an Answer with ``error`` (never raises).
+
+        The picture is decoded no larger than DECODE_SIDE (time and memory stay
+        bounded up to ``max_pixels``); the boxes are given in the file's pixels.
+        """
         label = name or (str(source) if not isinstance(source, bytes) else "<bytes>")
         t0 = time.perf_counter()
         try:
-            digits = self.read(load_image(source))
+            picture = read_picture(source, max_pixels, max_side=DECODE_SIDE)
+            digits = self.read(picture.gray)
         except DigitlabError as err:
             return Answer(label, "", [], str(err), (time.perf_counter() - t0) * 1000)
+        for d in digits:
+            d.box = picture.to_input(d.box) if d.box is not None else None
         text = "".join(d.label if d.accepted else "?" for d in digits) if any(d.accepted for d in digits) else ""
         return Answer(label, text, digits, None, (time.perf_counter() - t0) * 1000)
 

@@ -33,6 +33,7 @@ from .image_io import flatten_alpha, luma, scale_to_unit
 MNIST_SIDE = 28  # px: output field
 FIT_SIDE = 20  # px: the digit's longer side inside the field, as in MNIST
 WORK_SIDE = 640  # px: longer side of the working copy of big pictures
+DECODE_SIDE = 2 * WORK_SIDE  # px: the predictor decodes big pictures to at most this; preprocessing averages them to WORK_SIDE anyway
 GRID_SIDE = 64  # cells: coarse grid for the paper-brightness estimate
 MIN_CONTRAST = 0.02  # ink must differ from paper by 2 % of full scale ...
 NOISE_SIGMAS = 4.0  # ... and by this many noise standard deviations

@@ -13,6 +13,7 @@ from .. import __version__
 from . import config_api, jobs_api, models_api, predict_api, runs_api, studies_api
 from .errors import detail, install_handlers
 from .lab import Lab, get_lab, public_info
+from .security import HostCheck
 from .settings import Settings
 from .static_files import mount_static
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lab = lab
     install_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.body_limit)
+    app.add_middleware(HostCheck, settings=settings)  # added last: the outermost, it sees every request first
 
     @app.get("/api/info", tags=["lab"], summary="Version, current model, limits and whether training is open")
     def info(lab: Lab = Depends(get_lab)) -> dict[str, Any]:

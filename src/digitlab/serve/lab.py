@@ -89,5 +89,11 @@ def public_info(lab: Lab) -> dict[str, Any]:
         "version": __version__,
         "model": lab.slot.info(),
         "control": control,
-        "limits": {"max_files": s.max_files, "max_upload_bytes": s.max_upload_bytes, "max_pixels": s.max_pixels},
+        "limits": {
+            "max_files": s.max_files,
+            "max_upload_bytes": s.max_upload_bytes,
+            "max_pixels": s.max_pixels,
+            "max_request_bytes": s.max_request_bytes,
+            "max_request_pixels": s.max_request_pixels,
+        },
     }

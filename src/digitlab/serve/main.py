@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from pathlib import Path
 
 from ..console import console, err_console
-from .settings import Settings, is_loopback
+from .settings import LOCAL_HOSTS, Settings, is_loopback, is_wildcard
 
 
 def make_settings(
@@ -19,11 +20,27 @@ def make_settings(
     data_dir: str | None,
     studies: str | None = None,
 ) -> Settings:
-    """Settings for a server bound to ``host``: beyond localhost, training needs ``allow_train`` and a fresh token."""
+    """Settings for a server bound to ``host``: beyond localhost, training needs ``allow_train`` and a fresh token.
+
+    It answers to localhost's names and ``host``; bound to every address (0.0.0.0, ::), also to this
+    computer's name and any IP address, as clients on the network know it by those.
+    """
     exposed = not is_loopback(host)
     token = secrets.token_urlsafe(24) if exposed and allow_train else None
+    hosts = {host.strip("[]").lower()}
+    if is_wildcard(host):
+        hosts.add(socket.gethostname().lower())
     return Settings(
-        runs_dir=runs_dir, db=db, study_storage=studies, models_dir=models_dir, model=model, data_dir=data_dir, exposed=exposed, token=token
+        runs_dir=runs_dir,
+        db=db,
+        study_storage=studies,
+        models_dir=models_dir,
+        model=model,
+        data_dir=data_dir,
+        exposed=exposed,
+        token=token,
+        allowed_hosts=LOCAL_HOSTS | hosts,
+        any_ip_host=is_wildcard(host),
     )
 
 

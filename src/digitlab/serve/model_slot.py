@@ -47,12 +47,12 @@ class ModelSlot:
             raise NoModel("No model is loaded: train one in the Train tab, then choose it in the Models tab.")
         return predictor
 
-    def predict(self, data: bytes, name: str) -> Answer:
-        """Read one encoded picture with the current model, on ``threads`` torch threads in this worker."""
+    def predict(self, data: bytes, name: str, max_pixels: int) -> Answer:
+        """Read one encoded picture (refused over ``max_pixels``) with the current model, on ``threads`` torch threads."""
         predictor = self.current()
         if self.threads and torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)  # per worker thread: avoids oversubscribing the cores
-        return predictor.predict(data, name=name)
+        return predictor.predict(data, name=name, max_pixels=max_pixels)
 
     def info(self) -> dict[str, Any]:
         """What is loaded: the reference, file, architecture and its recorded metrics."""

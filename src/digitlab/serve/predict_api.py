@@ -16,10 +16,11 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from ..errors import ImageError
-from ..recognize.predictor import Answer
+from ..recognize.image_io import picture_size
 from .errors import TooLarge
 from .jsonable import clean
 from .lab import Lab, get_lab
+from .settings import Settings
 
 router = APIRouter(prefix="/api", tags=["recognise"])
 DATA_URL = re.compile(r"^data:image/[A-Za-z0-9.+-]+;base64,(?P<b64>[A-Za-z0-9+/=\s]*)$")
@@ -62,24 +63,28 @@ def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def check_pixels(data: bytes, name: str, max_pixels: int) -> None:
-    """Refuse a picture whose header promises more than ``max_pixels`` (before anything is decoded)."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-    except Exception:
-        return
-    if w * h > max_pixels:
-        raise ImageError(f"{name} is {w}x{h} = {w * h:,} pixels, more than the limit of {max_pixels:,}.")
-
-
 def read_one(lab: Lab, data: bytes, name: str) -> dict[str, Any]:
-    """The answer for one encoded picture (an unreadable one carries its ``error``)."""
-    try:
-        check_pixels(data, name, lab.settings.max_pixels)
-    except ImageError as err:
-        return Answer(name, "", [], str(err)).to_dict()
-    return lab.slot.predict(data, name).to_dict(with_image=True)
+    """The answer for one encoded picture (an unreadable one, e.g. over the pixel limit, carries its ``error``)."""
+    return lab.slot.predict(data, name, lab.settings.max_pixels).to_dict(with_image=True)
+
+
+def check_request(files: list[UploadFile], sizes: list[tuple[int, int] | None], s: Settings) -> None:
+    """Refuse a request over the per-request limits: files, bytes per picture and together, pixels together."""
+    if len(files) > s.max_files:
+        raise ImageError(f"{len(files)} pictures were sent; at most {s.max_files} are read per request.")
+    for f in files:
+        if (f.size or 0) > s.max_upload_bytes:
+            raise TooLarge(f"{f.filename} is {mb(f.size or 0)}, more than the limit of {mb(s.max_upload_bytes)} per picture.")
+    total = sum(f.size or 0 for f in files)
+    if total > s.max_request_bytes:
+        raise TooLarge(f"The pictures are {mb(total)} together, more than the limit of {mb(s.max_request_bytes)} per request.")
+    # A picture over the per-picture limit is refused on its own when it is loaded (nothing decoded): not counted here.
+    pixels = sum(w * h for w, h in filter(None, sizes) if w * h <= s.max_pixels)
+    if pixels > s.max_request_pixels:
+        raise TooLarge(
+            f"The {len(files)} pictures hold {pixels:,} pixels together, more than the limit of {s.max_request_pixels:,} "
+            "per request; send them in several requests."
+        )
 
 
 def respond(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,19 +101,20 @@ async def predict(
 ) -> JSONResponse:
     """Each picture's digits with their class probabilities and 28x28 inputs.
 
-    413 when a file is over ``max_upload_bytes``; 422 for too many files, or when
-    no picture could be read (not a picture, too many pixels). With several files,
-    the ones that cannot be read come back with ``error`` set.
+    413 when a file, or all of them together, is over the byte limits or they
+    hold more pixels together than ``max_request_pixels``; 422 for too many
+    files, or when no picture could be read (not a picture, too many pixels).
+    With several files, the ones that cannot be read come back with ``error`` set.
     """
-    s = lab.settings
-    if len(files) > s.max_files:
-        raise ImageError(f"{len(files)} pictures were sent; at most {s.max_files} are read per request.")
-    for f in files:
-        if (f.size or 0) > s.max_upload_bytes:
-            raise TooLarge(f"{f.filename} is {mb(f.size or 0)}, more than the limit of {mb(s.max_upload_bytes)} per picture.")
-    pictures = [(await f.read(), f.filename or f"picture {i + 1}") for i, f in enumerate(files)]
-    async with lab.predict_gate:
-        answers = await run_in_threadpool(lambda: [read_one(lab, data, name) for data, name in pictures])
+    sizes = await run_in_threadpool(lambda: [picture_size(f.file) for f in files[: lab.settings.max_files]])  # headers only
+    check_request(files, sizes, lab.settings)
+    answers = []
+    for i, f in enumerate(files):
+        # One picture at a time through the gate, read from the spooled upload only then: a request
+        # of many big pictures lets other requests in between them and holds one picture in memory.
+        async with lab.predict_gate:
+            data = await f.read()
+            answers.append(await run_in_threadpool(read_one, lab, data, f.filename or f"picture {i + 1}"))
     return JSONResponse(respond(answers))
 
 
@@ -139,7 +145,7 @@ async def predict_canvas(body: CanvasIn, lab: Lab = Depends(get_lab)) -> JSONRes
     """The drawing goes through the same path as an uploaded picture (find the digits, centre, classify)."""
     data = canvas_bytes(body.pixels, lab.settings.max_upload_bytes)
     async with lab.predict_gate:
-        answer = (await run_in_threadpool(lab.slot.predict, data, "canvas")).to_dict(with_image=True)
+        answer = await run_in_threadpool(read_one, lab, data, "canvas")
     if answer["error"]:
         raise ImageError(f"canvas: {answer['error']}")
     return JSONResponse(clean(answer))

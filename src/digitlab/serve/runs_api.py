@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from ..errors import RunError
@@ -14,6 +14,7 @@ from ..store import EPOCH_COLUMNS
 from .errors import NotFound
 from .jsonable import clean
 from .lab import Lab, get_lab
+from .static_files import FILE_HEADERS
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 KEY_PARAMS = ("optimizer", "lr", "batch_size", "epochs", "train_subset", "augment")
@@ -67,7 +68,10 @@ def run_files(folder: Path) -> list[str]:
 
 @router.get("", summary="All recorded runs with key parameters")
 def list_runs(
-    status: str | None = None, model: str | None = None, generation: int | None = None, lab: Lab = Depends(get_lab)
+    status: str | None = None,
+    model: str | None = None,
+    generation: int | None = Query(None, ge=0, le=2**31 - 1),  # the database's integer range; larger ones are 422, not an overflow
+    lab: Lab = Depends(get_lab),
 ) -> list[dict[str, Any]]:
     """Oldest first; optional filters by status, model and generation."""
     return clean([summary(r) for r in lab.store.list_runs(generation, model, status)])
@@ -97,16 +101,12 @@ def get_metrics(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
 
 def safe_file(folder: Path, rel: str, what: str = "run folder") -> Path:
     """``folder/rel`` if it is a visible file inside ``folder`` (after resolving links); 404 for anything else."""
-    root = folder.resolve()
-    target = (root / rel).resolve()
     parts = Path(rel).parts
-    if (
-        Path(rel).is_absolute()
-        or ".." in parts
-        or any(p.startswith(".") for p in parts)
-        or not target.is_relative_to(root)
-        or not target.is_file()
-    ):
+    # NUL is in no file name (and the OS calls raise ValueError on it): checked before anything is resolved.
+    bad = "\0" in rel or Path(rel).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts)
+    root = folder.resolve()
+    target = root if bad else (root / rel).resolve()
+    if bad or not target.is_relative_to(root) or not target.is_file():
         raise NotFound(f"The {what} has no file {rel!r}.")
     return target
 
@@ -116,4 +116,4 @@ def get_file(name: str, path: str, lab: Lab = Depends(get_lab)) -> FileResponse:
     """Only files inside the run's folder are served; ``..``, absolute paths and links out give 404."""
     target = safe_file(Path(find_run(lab, name)["run_dir"]), path)
     text = target.suffix.lower() in TEXT_SUFFIXES
-    return FileResponse(target, media_type="text/plain; charset=utf-8" if text else None, headers={"X-Content-Type-Options": "nosniff"})
+    return FileResponse(target, media_type="text/plain; charset=utf-8" if text else None, headers=FILE_HEADERS)

@@ -1,13 +1,17 @@
-"""Who may train and change the model: everyone on localhost; beyond it, only holders of the start-up token."""
+"""Who may use the lab: only requests that name this server in their Host header (no DNS rebinding);
+who may train and change the model: everyone on localhost, beyond it only holders of the start-up token.
+"""
 
 from __future__ import annotations
 
 import secrets
 
 from fastapi import Depends, Header
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import Forbidden
+from .errors import Forbidden, detail
 from .lab import Lab, get_lab
+from .settings import Settings, is_ip
 
 TOKEN_HEADER = "X-Digitlab-Token"
 
@@ -27,3 +31,39 @@ def require_control(
         return
     if not secrets.compare_digest((token or "").encode(), s.token.encode()):
         raise Forbidden(f"This needs the token printed when the server started, in the {TOKEN_HEADER} header.")
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, lower case, without port or trailing dot: '[::1]:8000' -> '::1'."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        h = h[1 : h.find("]")] if "]" in h else h
+    elif h.count(":") == 1:
+        h = h.split(":")[0]
+    return h.removesuffix(".")
+
+
+class HostCheck:
+    """Answer only requests whose Host header names this server; others get 400.
+
+    A page on another site can point a name it controls at 127.0.0.1 (DNS
+    rebinding) and then talk to the lab as its "own" site; its requests still
+    carry that name in the Host header, which is how they are told apart.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings):
+        self.app, self.allowed, self.any_ip = app, settings.allowed_hosts, settings.any_ip_host
+
+    def allows(self, host: str) -> bool:
+        return host in self.allowed or (self.any_ip and is_ip(host))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            names = [host_name(v.decode("latin-1")) for k, v in scope["headers"] if k == b"host"] or [""]
+            bad = next((n for n in names if not self.allows(n)), None)
+            if bad is not None:
+                if scope["type"] == "websocket":
+                    return await send({"type": "websocket.close", "code": 1008})
+                sentence = f"This server answers only to {', '.join(sorted(self.allowed))}, not to the host name {bad!r}."
+                return await detail(400, sentence)(scope, receive, send)
+        await self.app(scope, receive, send)

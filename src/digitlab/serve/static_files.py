@@ -16,6 +16,13 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+# Files from run and study folders are shown as they are, never as a page of this site:
+# no sniffing them into HTML, and a stray .html or .svg among them can run nothing.
+FILE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+}
+
 
 def mount_static(app: FastAPI) -> None:
     """Routes for ``/``, ``/sw.js`` and ``/manifest.webmanifest``, and ``/static/*``."""

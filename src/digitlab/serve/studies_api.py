@@ -13,6 +13,7 @@ from .errors import NotFound
 from .jsonable import clean
 from .lab import Lab, get_lab
 from .runs_api import safe_file
+from .static_files import FILE_HEADERS
 
 router = APIRouter(prefix="/api/studies", tags=["studies"])
 PLOTS = ("history.png", "importance.png", "parallel.png", "pareto.png")  # written by `digitlab tune` / `digitlab study --plots`
@@ -71,4 +72,4 @@ def get_plot(name: str, file: str, lab: Lab = Depends(get_lab)) -> FileResponse:
     if file not in PLOTS:
         raise NotFound(f"A study has no plot {file!r}; its plots are {', '.join(PLOTS)}.")
     target = safe_file(plots_folder(lab), f"{name}/{file}", "studies folder")
-    return FileResponse(target, media_type="image/png", headers={"X-Content-Type-Options": "nosniff"})
+    return FileResponse(target, media_type="image/png", headers=FILE_HEADERS)

@@ -25,14 +25,17 @@ export function fill(el, ...children) {
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-/** 0.9876 -> "98.76 %" (empty for missing). */
+/** True for a finite number: what the formatters below show (a failed run has null figures). */
+const shown = (value) => typeof value === 'number' && Number.isFinite(value);
+
+/** 0.9876 -> "98.76 %" (empty for a missing or non-numeric figure). */
 export function pct(value, digits = 2) {
-  return value === null || value === undefined ? '' : `${(100 * value).toFixed(digits)} %`;
+  return shown(value) ? `${(100 * value).toFixed(digits)} %` : '';
 }
 
-/** Seconds -> "1 m 05 s" / "12.3 s". */
+/** Seconds -> "1 m 05 s" / "12.3 s" (empty for a missing or non-numeric figure). */
 export function secs(value) {
-  if (value === null || value === undefined) return '';
+  if (!shown(value)) return '';
   if (value < 60) return `${value.toFixed(1)} s`;
   const m = Math.floor(value / 60);
   return `${m} m ${String(Math.round(value % 60)).padStart(2, '0')} s`;

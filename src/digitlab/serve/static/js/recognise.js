@@ -18,7 +18,34 @@ function status(text, isError = false) {
   fill($('#rec-status'), text ? h('p', { class: isError ? 'error' : 'muted' }, text) : '');
 }
 
-/** Send pictures in batches of the server's per-request limit and show every answer. */
+/** The pictures in batches within the server's per-request limits on files and bytes. */
+function batches(pictures, limits) {
+  const most = limits?.max_files || 20, bytes = limits?.max_request_bytes || Infinity;
+  const out = [[]];
+  let size = 0;
+  for (const f of pictures) {
+    const last = out[out.length - 1];
+    if (last.length && (last.length >= most || size + f.size > bytes)) { out.push([]); size = 0; }
+    out[out.length - 1].push(f);
+    size += f.size;
+  }
+  return out;
+}
+
+/** The answers to one batch; one over the request's pixel limit (413) is sent again in halves. */
+async function send(batch, first) {
+  const form = new FormData();
+  batch.forEach((f, k) => form.append('files', f, f.name || `pasted-${first + k + 1}.png`));
+  try {
+    return await api('/api/predict', { method: 'POST', body: form });
+  } catch (err) {
+    if (err.status !== 413 || batch.length < 2) throw err;
+    const half = Math.ceil(batch.length / 2);
+    return [...await send(batch.slice(0, half), first), ...await send(batch.slice(half), first + half)];
+  }
+}
+
+/** Send pictures in batches of the server's per-request limits and show every answer. */
 export async function recognise(files) {
   const pictures = [...files].filter((f) => f.type.startsWith('image/') || !f.type);
   if (!pictures.length) return status(t('rec.noImages'), true);
@@ -26,15 +53,13 @@ export async function recognise(files) {
   shown.pictures = [];
   renderAnswers();
   status(t('rec.reading', { n: pictures.length }));
-  const size = state.info?.limits?.max_files || 20;
   try {
-    for (let i = 0; i < pictures.length; i += size) {
-      const batch = pictures.slice(i, i + size);
-      const form = new FormData();
-      batch.forEach((f, k) => form.append('files', f, f.name || `pasted-${i + k + 1}.png`));
-      const answers = await api('/api/predict', { method: 'POST', body: form });
+    let first = 0;
+    for (const batch of batches(pictures, state.info?.limits)) {
+      const answers = await send(batch, first);
       answers.forEach((answer, k) => shown.pictures.push({ answer, thumb: URL.createObjectURL(batch[k]) }));
       renderAnswers();
+      first += batch.length;
     }
     status('');
   } catch (err) {

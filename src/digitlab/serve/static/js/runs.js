@@ -37,7 +37,7 @@ function runRow(run) {
   return h('tr', { 'data-run': run.name }, h('td', {}, check), COLUMNS.map(([key, get]) => h('td', { class: `c-${key}` },
     key === 'name' ? h('button', { class: 'link', onclick: () => openRun(run.name) }, run.name)
       : key === 'status' ? h('span', { class: `badge ${run.status}` }, t(`status.${run.status}`))
-        : (SHOW[key] || String)(get(run) ?? ''))));
+        : SHOW[key] ? SHOW[key](get(run)) : String(get(run) ?? ''))));
 }
 
 function render() {
