@@ -186,6 +186,11 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
+def best_on_validation(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row with the best validation accuracy (the zoo's choice for the ``best.yaml`` preset); test accuracy never decides."""
+    return max((r for r in rows if r.get("val_acc") is not None), key=lambda r: r["val_acc"], default=None)
+
+
 def _met(row: dict[str, Any]) -> bool | None:
     """Whether the test accuracy reached the target (None when there is no target or no result)."""
     if row.get("target") is None or row.get("test_acc") is None:
@@ -274,6 +279,9 @@ def zoo_markdown(rows: list[dict[str, Any]], quick: bool, png_name: str | None =
         f"- Date: {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; commit {git_commit() or 'unknown'}",
         f"- Total time: {total / 60:.1f} min (training {training / 60:.1f} min; the rest is evaluation, checkpoints, plots, calibration)",
         f"- Targets met: {sum(r['met'] is True for r in targets)} of {len(targets)}",
+        f"- Best on validation (the best.yaml preset): {best['model']}, {_pct(best['val_acc'])} val, {_pct(best.get('test_acc'))} test"
+        if (best := best_on_validation(rows))
+        else "- Best on validation: none finished",
         "",
     ]
     if png_name:
