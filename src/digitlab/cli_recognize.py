@@ -21,7 +21,9 @@ def expand_sources(items: list[str]) -> list[tuple[str, str | bytes | None, str 
     out: list[tuple[str, str | bytes | None, str | None]] = []
     for item in items:
         if item == "-":
-            out.append(("<stdin>", sys.stdin.buffer.read(), None))
+            from .recognize.image_io import MAX_BYTES, read_limited  # here: PIL is not loaded for other commands
+
+            out.append(("<stdin>", read_limited(sys.stdin.buffer, MAX_BYTES, "The picture on stdin"), None))
         elif Path(item).is_dir():
             files = sorted(p for p in Path(item).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             out += [(str(p), str(p), None) for p in files] or [(item, None, f"folder {item} holds no images")]

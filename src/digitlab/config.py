@@ -8,6 +8,7 @@ every run directory and checkpoint.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,6 +142,38 @@ def _range_text(bounds: dict[str, Any], ann: Any) -> str:
     return ", ".join(x for x in (lo, hi) if x) or ("pattern" if "pattern" in bounds else "any")
 
 
+MAX_CONFIG_BYTES = 1 << 20  # a config holds a few dozen parameters (~2 kB); a file past 1 MiB is not one
+
+
+class _AliasError(yaml.MarkedYAMLError):
+    """An anchor (``&a``) or alias (``*a``) was met; ``problem_mark`` says where."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases before composing them.
+
+    Nested aliases let a 400-byte file expand to gigabytes ("billion laughs"), and a
+    config never needs them, so it is refused instead of capped.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _AliasError(problem="anchor or alias", problem_mark=event.start_mark)
+        return super().compose_node(parent, index)
+
+
+# YAML 1.1 (PyYAML) reads 1e-3 as text, which strict validation would refuse as a number; read it as YAML 1.2 does.
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` without anchors and aliases (raises _AliasError, or YAMLError for bad syntax)."""
+    return yaml.load(text, Loader=_NoAliasLoader)
+
+
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["lr=0.01", "model_kwargs.width=64"]`` -> nested dict with YAML-typed values."""
     out: dict[str, Any] = {}
@@ -149,7 +182,9 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise ConfigError(f"Override {item!r} is not of the form key=value.")
         try:
-            value = yaml.safe_load(raw) if raw else None
+            value = _load_yaml(raw) if raw else None
+        except _AliasError as err:
+            raise ConfigError(f"Value of {key!r} uses a YAML anchor or alias (& or *), which is not allowed: write the value out.") from err
         except yaml.YAMLError as err:
             raise ConfigError(f"Value of {key!r} is not valid YAML: {raw!r}.") from err
         node = out
@@ -170,10 +205,13 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping from ``path``, or a ConfigError saying what is wrong."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist.")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _load_yaml(_read_text(path)) or {}
+    except _AliasError as err:
+        raise ConfigError(
+            f"Config file {path} uses a YAML anchor or alias (& or *) at line {err.problem_mark.line + 1}, which is not allowed"
+            " (aliases can expand a small file without limit): write the values out."
+        ) from err
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
@@ -183,8 +221,31 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def make_config(data: dict[str, Any]) -> TrainConfig:
-    """Validate a plain dict into a TrainConfig, turning pydantic errors into one sentence."""
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a config file of at most MAX_CONFIG_BYTES, or a ConfigError (read with a bound: no endless source)."""
+    if not path.is_file():
+        raise ConfigError(f"Config file {path} does not exist.")
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(f"Config file {path} cannot be read ({err.strerror}).") from err
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"Config file {path} is larger than {MAX_CONFIG_BYTES:,} bytes, far more than a config needs; is it the right file?"
+        )
+    try:
+        return raw.decode("utf-8-sig")  # -sig: a leading byte-order mark is dropped, not read as a key
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Config file {path} is not UTF-8 text (byte {err.start} is 0x{raw[err.start]:02x}); save it as UTF-8.") from err
+
+
+def make_config(data: dict[str, Any], strict: bool = False) -> TrainConfig:
+    """Validate a plain dict into a TrainConfig, turning pydantic errors into one sentence.
+
+    ``strict``: no type coercion (``true`` is not an int, ``'0.01'`` not a float; an int is still a float), for
+    values typed by a person in YAML; JSON from the API and stored configs are validated as before.
+    """
     unknown = [k for k in data if k not in FIELDS]
     if unknown:
         k = unknown[0]
@@ -192,7 +253,7 @@ def make_config(data: dict[str, Any]) -> TrainConfig:
         hint = f" Did you mean {', '.join(close)}?" if close else " Run `digitlab params` to list them."
         raise ConfigError(f"Unknown parameter {k!r}.{hint}")
     try:
-        return TrainConfig(**data)
+        return TrainConfig.model_validate(data, strict=strict)
     except ValidationError as err:
         e = err.errors()[0]
         key = ".".join(str(x) for x in e["loc"]) or "config"
@@ -207,7 +268,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if path is not None:
         data = _merge(data, read_yaml(resolve_preset(path, "config")))
     data = _merge(data, parse_overrides(overrides or []))
-    return make_config(data)
+    return make_config(data, strict=True)
 
 
 def params_markdown() -> str:

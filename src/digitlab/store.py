@@ -18,12 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from .errors import RunError, StoreError
 
 meta = sa.MetaData()
 BUSY_TIMEOUT_S = 30.0  # how long a SQLite writer waits for another process's lock before "locked"
+EMPTY_GRACE_S = 5.0  # a 0-byte SQLite file younger than this is being created by another process right now
 EPOCH_COLUMNS = [
     "train_loss",
     "train_acc",
@@ -107,6 +108,7 @@ class RunStore:
         try:
             if self.url.startswith("sqlite:///"):
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                _refuse_empty_file(Path(self.url.removeprefix("sqlite:///")))
             self.engine = sa.create_engine(
                 self.url, **({"connect_args": {"timeout": BUSY_TIMEOUT_S}} if self.url.startswith("sqlite") else {"pool_pre_ping": True})
             )
@@ -117,6 +119,10 @@ class RunStore:
             raise StoreError(f"Database URL {self.url!r} is not usable: {err}.") from err
         except OSError as err:
             raise StoreError(f"Cannot create the run database folder for {self.url}: {err.strerror}.") from err
+        except DatabaseError as err:  # SQLITE_NOTADB: garbage, another format, an encrypted file
+            if "not a database" not in str(err):
+                raise _store_error(self.url, err) from err
+            raise StoreError(f"The run database {self.url} is not a SQLite database; move that file away or point --db elsewhere.") from err
 
     def _tx(self) -> Any:
         return _Tx(self)
@@ -216,6 +222,18 @@ class RunStore:
 
 def _num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and v != v) else float(v)  # NaN -> NULL
+
+
+def _refuse_empty_file(path: Path) -> None:
+    """SQLite takes a 0-byte file for a new database: every recorded run would silently vanish from the listing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return  # missing (created on connect) or unreadable (reported on connect)
+    if path.is_file() and st.st_size == 0 and time.time() - st.st_mtime > EMPTY_GRACE_S:
+        raise StoreError(
+            f"The run database {path} is an empty file (0 bytes), so it holds no runs; restore it from a backup, or delete it to start a new one."
+        )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

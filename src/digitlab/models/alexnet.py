@@ -62,7 +62,12 @@ class AlexNet(DigitNet):
         return self.features(x)
 
 
-@register_model("alexnet", paper="Krizhevsky et al. 2012, ImageNet classification with deep CNNs", num_params=632_250)
+@register_model(
+    "alexnet",
+    paper="Krizhevsky et al. 2012, ImageNet classification with deep CNNs",
+    num_params=632_250,
+    bounds=dict(width=(0.01, 4), hidden=(1, 8192), dropout=(0, 1)),
+)
 def alexnet(width: float = 0.25, hidden: int = 512, dropout: float = 0.5, lrn: bool = False, num_classes: int = 10) -> DigitNet:
     """AlexNet scaled to 28x28: 5 convs (96-256-384-384-256 x width) + 3 FC layers, ReLU, dropout, optional LRN."""
     return AlexNet(width, hidden, dropout, lrn, num_classes)

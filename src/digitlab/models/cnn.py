@@ -44,7 +44,12 @@ class CNN(DigitNet):
         return self.features(x)
 
 
-@register_model("cnn", paper="LeCun et al. 1998 (LeNet family); TensorFlow CNN tutorial layout", num_params=131_050)
+@register_model(
+    "cnn",
+    paper="LeCun et al. 1998 (LeNet family); TensorFlow CNN tutorial layout",
+    num_params=131_050,
+    bounds=dict(width=(1, 512), hidden=(1, 8192), dropout=(0, 1)),
+)
 def cnn(width: int = 32, hidden: int = 128, dropout: float = 0.25, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
     """Generation-1 lab CNN: three 3x3 convs (w, 2w, 2w), 576 features at width 32, one hidden layer."""
     return CNN(width, hidden, dropout, batchnorm, num_classes)

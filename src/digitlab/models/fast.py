@@ -40,7 +40,12 @@ class FastNet(DigitNet):
         return self.features(x)
 
 
-@register_model("fast", paper="LeCun et al. 1998; public one-epoch MNIST speed-run recipe", num_params=215_250)
+@register_model(
+    "fast",
+    paper="LeCun et al. 1998; public one-epoch MNIST speed-run recipe",
+    num_params=215_250,
+    bounds=dict(c1=(1, 512), c2=(1, 512), hidden=(1, 8192)),
+)
 def fast(c1: int = 24, c2: int = 32, hidden: int = 256, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
     """Speed-run net: conv5x5(c1)-pool-conv3x3(c2)-pool-fc(hidden)-fc, for one-epoch training."""
     return FastNet(c1, c2, hidden, batchnorm, num_classes)

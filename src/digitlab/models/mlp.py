@@ -33,7 +33,12 @@ class MLP(DigitNet):
         return self.features(x)
 
 
-@register_model("mlp", paper="Simard et al. 2003 (800-unit MLP baseline)", num_params=1_276_810)
+@register_model(
+    "mlp",
+    paper="Simard et al. 2003 (800-unit MLP baseline)",
+    num_params=1_276_810,
+    bounds=dict(depth=(0, 64), width=(1, 16384), dropout=(0, 1)),
+)
 def mlp(depth: int = 2, width: int = 800, dropout: float = 0.2, num_classes: int = 10) -> DigitNet:
     """Fully connected baseline: `depth` hidden ReLU layers of `width` units on the flattened image."""
     return MLP(depth, width, dropout, num_classes)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import json
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,13 +44,23 @@ class ModelSpec:
     summary: str
     num_params: int | None = None  # documented count at default kwargs (checked by tests)
     kwargs: dict[str, Any] = field(default_factory=dict)  # defaults, from the signature
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # (lowest, highest) allowed value per numeric kwarg
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+CLASSES = (2, 1000)  # bounds of every family's num_classes
+MAX_LIST_ITEMS = 16  # a model argument is a scalar or a short list of them
+MAX_TEXT = 64  # characters of a text argument (a preset or variant name)
+MAX_KWARGS_JSON = 4096  # bytes of all model_kwargs as JSON: a few numbers and names
+_NUMERIC = re.compile(r"\b(int|float)\b")  # in a (string) annotation: the argument needs bounds
 
 
-def register_model(name: str, *, paper: str, num_params: int | None = None):
-    """Register ``factory`` under ``name``; its docstring's first line is the summary."""
+def register_model(name: str, *, paper: str, num_params: int | None = None, bounds: dict[str, tuple[float, float]] | None = None):
+    """Register ``factory`` under ``name``; its docstring's first line is the summary.
+
+    ``bounds`` gives the (lowest, highest) value of every numeric keyword, checked before a run or job exists, so a
+    typo like ``width=10**9`` is refused in a sentence instead of exhausting memory.
+    """
 
     def wrap(factory: Callable[..., DigitNet]) -> Callable[..., DigitNet]:
         if name in _REGISTRY:
@@ -55,7 +68,11 @@ def register_model(name: str, *, paper: str, num_params: int | None = None):
         sig = inspect.signature(factory)
         defaults = {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
         summary = (inspect.getdoc(factory) or "").split("\n")[0]
-        _REGISTRY[name] = ModelSpec(name, factory, paper, summary, num_params, defaults)
+        ranges = {"num_classes": CLASSES, **(bounds or {})}
+        unbounded = [k for k, p in sig.parameters.items() if _NUMERIC.search(str(p.annotation)) and k not in ranges]
+        if unbounded:
+            raise ValueError(f"model {name!r} declares no bounds for its numeric argument(s) {unbounded}")
+        _REGISTRY[name] = ModelSpec(name, factory, paper, summary, num_params, defaults, ranges)
         return factory
 
     return wrap
@@ -82,14 +99,41 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def check_model_args(name: str, kwargs: dict[str, Any]) -> ModelSpec:
-    """The spec of ``name`` after checking that it takes every keyword in ``kwargs``."""
+    """The spec of ``name`` after checking that it takes every keyword in ``kwargs``, each of a sane type, size and range."""
     spec = get_spec(name)
     unknown = set(kwargs) - set(spec.kwargs)
     if unknown:
         raise ModelError(
             f"Model {name!r} has no argument(s) {', '.join(sorted(unknown))}; it takes: {', '.join(sorted(spec.kwargs)) or 'nothing'}."
         )
+    for key, value in kwargs.items():
+        _check_value(spec, key, value)
+    if len(json.dumps(kwargs)) > MAX_KWARGS_JSON:  # cheap now: every value is a scalar or a short list
+        raise ModelError(f"The model_kwargs of {name!r} are more than {MAX_KWARGS_JSON:,} bytes as JSON; give a few numbers and names.")
     return spec
+
+
+def _check_value(spec: ModelSpec, key: str, value: Any) -> None:
+    """One model argument: a number in its family's bounds, true/false, short text, or a short list of those."""
+    where = f"model_kwargs.{key}"
+    if isinstance(value, (list, tuple)) and len(value) > MAX_LIST_ITEMS:
+        raise ModelError(f"{where} is a list of {len(value):,} items; a model argument takes at most {MAX_LIST_ITEMS}.")
+    for v in value if isinstance(value, (list, tuple)) else [value]:
+        if v is not None and not isinstance(v, (bool, int, float, str)):
+            raise ModelError(
+                f"{where} holds a {type(v).__name__}; a model argument is a number, true/false, a name or a short list of them."
+            )
+        if isinstance(v, str) and len(v) > MAX_TEXT:
+            raise ModelError(f"{where} is a text of {len(v):,} characters; a model argument takes at most {MAX_TEXT}.")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            lo, hi = spec.bounds.get(key, (-math.inf, math.inf))
+            if not lo <= v <= hi:  # also False for NaN; compared as Python numbers, so 10**400 cannot overflow
+                raise ModelError(f"{where}={_shown(v)} is out of range: model {spec.name!r} takes {key} from {lo} to {hi}.")
+
+
+def _shown(v: float) -> str:
+    """A number for a message; a huge int is not printed in full (Python refuses str() past 4300 digits)."""
+    return repr(v) if v != v or abs(v) < 1e12 else ("-1e12 or less" if v < 0 else "1e12 or more")
 
 
 def create_model(name: str, **kwargs: Any) -> DigitNet:

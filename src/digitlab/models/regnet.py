@@ -141,7 +141,12 @@ class RegNet(DigitNet):
         return self.features(x)
 
 
-@register_model("regnet", paper="Radosavovic et al. 2020, Designing network design spaces", num_params=216_074)
+@register_model(
+    "regnet",
+    paper="Radosavovic et al. 2020, Designing network design spaces",
+    num_params=216_074,
+    bounds=dict(depth=(1, 64), w0=(1, 1024), wa=(0, 1024), wm=(1, 16), group_width=(1, 1024), bottleneck=(0, 16)),
+)
 def regnet(
     preset: str = "x_small",
     depth: int | None = None,

@@ -107,6 +107,7 @@ class ResNet(DigitNet):
     "resnet",
     paper="He et al. 2016, Deep residual learning (CIFAR nets); He et al. 2016b, Identity mappings (pre-activation)",
     num_params=272_186,
+    bounds=dict(depth=(2, 200), width=(0.01, 4)),
 )
 def resnet(depth: int = 20, width: float = 1.0, preact: bool = False, num_classes: int = 10) -> DigitNet:
     """Residual net: depth 6n+2 CIFAR-style (16-32-64 x width) or 18 (64..512 x width); optional pre-activation."""

@@ -47,6 +47,7 @@ class RecurrentNet(DigitNet):
     "rnn",
     paper="Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU); Le et al. 2015 (pixel MNIST)",
     num_params=82_186,
+    bounds=dict(hidden=(1, 4096), layers=(1, 16)),
 )
 def rnn(
     cell: str = "lstm",

@@ -65,7 +65,12 @@ class VGG(DigitNet):
         return self.features(x)
 
 
-@register_model("vgg16", paper="Simonyan & Zisserman 2015, Very deep convolutional networks (config D)", num_params=1_285_082)
+@register_model(
+    "vgg16",
+    paper="Simonyan & Zisserman 2015, Very deep convolutional networks (config D)",
+    num_params=1_285_082,
+    bounds=dict(width=(0.01, 4), hidden=(1, 8192), dropout=(0, 1)),
+)
 def vgg16(width: float = 0.25, hidden: int = 256, dropout: float = 0.5, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
     """VGG-16 (config D): 13 3x3 convs in stages of 2,2,3,3,3 (64..512 x width) + 3 FC layers."""
     return VGG(width, hidden, dropout, batchnorm, num_classes)

@@ -57,7 +57,12 @@ class ViT(DigitNet):
         return t[:, 0]  # class token: (N, D)
 
 
-@register_model("vit", paper="Dosovitskiy et al. 2021, An image is worth 16x16 words", num_params=139_018)
+@register_model(
+    "vit",
+    paper="Dosovitskiy et al. 2021, An image is worth 16x16 words",
+    num_params=139_018,
+    bounds=dict(patch=(1, 28), dim=(1, 2048), depth=(1, 64), heads=(1, 64), mlp_ratio=(0, 16), dropout=(0, 1)),
+)
 def vit(
     patch: int = 7,
     dim: int = 64,

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from ..config import make_config
 from ..errors import ConfigError, ModelError
-from ..models import get_spec
+from ..models.registry import check_model_args
 from .jobs import Job
 from .jsonable import clean
 from .lab import Lab, get_lab
@@ -37,7 +37,7 @@ def create_job(
     """The body holds parameters (see /api/config/schema); the rest keep their defaults. 422 with the reason when invalid."""
     cfg = make_config(config)
     try:
-        get_spec(cfg.model)  # an unknown model is refused now, not after the job has waited in the queue
+        check_model_args(cfg.model, cfg.model_kwargs)  # refused now (unknown model, bad or huge arguments), not after the queue
     except ModelError as err:
         raise ConfigError(str(err)) from err
     return job_view(lab, lab.jobs.submit(cfg.model_dump(exclude_unset=True)))
