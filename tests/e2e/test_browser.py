@@ -143,6 +143,37 @@ def test_runs_table_compare_and_open(page, server, shot):
     shot(page, "runs")
 
 
+class Killed(Exception):
+    """Stops a run in its first epoch, as a crash or a kill would."""
+
+
+def record_failed_run(runs) -> str:
+    """A tiny recorded run that fails in its first epoch: it has no training time, accuracy or loss."""
+    from digitlab.config import make_config
+    from digitlab.errors import DigitlabError
+    from digitlab.runs import run_training
+
+    def stop(metrics: dict) -> None:
+        raise Killed("stopped in the first epoch")
+
+    cfg = make_config({"model": "mlp", "name": "crashed", "threads": 1, "epochs": 1, "train_subset": 500, "val_size": 500})
+    with pytest.raises((Killed, DigitlabError)):
+        run_training(cfg, runs_dir=runs, hooks=[stop])
+    return "crashed"
+
+
+def test_runs_table_lists_a_failed_run(page, server):
+    failed = record_failed_run(server.runs)
+    page.click("[data-tab=runs]")
+    row = page.locator(f"#runs-table tr[data-run='{failed}']")
+    row.wait_for(timeout=TIMEOUT_MS)  # one run without figures used to empty the whole table
+    assert row.locator(".c-status").inner_text() == "failed"
+    for column in ("train_seconds", "best_val_acc", "test_acc"):
+        assert row.locator(f".c-{column}").inner_text() == "", column
+    assert page.locator(f"#runs-table tr[data-run='{server.run}'] .c-train_seconds").inner_text().endswith(" s")
+    assert "toFixed" not in page.locator("#runs-count").inner_text()
+
+
 def test_runs_tab_shows_a_tuning_study(page, server, shot):
     tiny_study(server.runs, "tiny")
     page.click("[data-tab=runs]")
