@@ -23,7 +23,10 @@ isolation=--no-build-isolation  # the lab's .venv has setuptools: no download of
 .venv/bin/pip wheel --quiet --no-deps $isolation -w "$tmp/dist" "$tmp/src"
 wheel=("$tmp"/dist/digitlab-*.whl)
 [ -f "${wheel[0]}" ] || fail "no wheel was built"
-.venv/bin/python -m zipfile -l "${wheel[0]}" | grep -q "digitlab/presets/search/cnn.yaml" || fail "the wheel lacks the presets"
+.venv/bin/python -m zipfile -l "${wheel[0]}" >"$tmp/files.txt"  # to a file: grep -q would close a pipe early (pipefail)
+for f in presets/fast.yaml presets/zoo/cnn.yaml presets/search/cnn.yaml assets/default.pt; do
+  grep -q "digitlab/$f" "$tmp/files.txt" || fail "the wheel lacks digitlab/$f"
+done
 
 step "installing it into a fresh virtual environment"
 "$PY" -m venv "$tmp/venv"
@@ -38,7 +41,8 @@ where="$("$bin/python" -c 'import digitlab; print(digitlab.__file__)')"
 [[ "$where" == "$tmp/venv/"* ]] || fail "digitlab was imported from $where, not from the installed wheel"
 
 step "digitlab params"
-"$bin/digitlab" params | grep -q "Peak learning rate" || fail "digitlab params did not list the parameters"
+"$bin/digitlab" params >params.txt
+grep -q "Peak learning rate" params.txt || fail "digitlab params did not list the parameters"
 
 step "digitlab predict on an MNIST test digit (a 7, dark on light, 4x enlarged)"
 "$bin/python" - "$repo/data/mnist/t10k-images-idx3-ubyte.gz" digit.png <<'EOF'
