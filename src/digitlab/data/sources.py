@@ -50,7 +50,9 @@ def candidate_dirs(dataset: str, data_dir: str | Path | None = None) -> list[Pat
     return [*([REPO_DATA / dataset] if REPO_DATA else []), cache_dir() / "data" / dataset]
 
 
-POINT = "point `digitlab --data-dir DIR` or $DIGITLAB_DATA at a folder holding the four official .gz files (or DIR/{dataset}/)"
+POINT = (
+    "point `digitlab --data-dir DIR` or $DIGITLAB_DATA at a folder DIR holding the four official .gz files, directly or in DIR/{dataset}/"
+)
 _announced: set[tuple[str, str]] = set()  # (dataset, folders): the download notice is said once, not once per file
 
 
