@@ -36,9 +36,9 @@ export function pct(value, digits = 2) {
 /** Seconds -> "1 m 05 s" / "12.3 s" (empty for a missing or non-numeric figure). */
 export function secs(value) {
   if (!shown(value)) return '';
-  if (value < 60) return `${value.toFixed(1)} s`;
-  const m = Math.floor(value / 60);
-  return `${m} m ${String(Math.round(value % 60)).padStart(2, '0')} s`;
+  if (value < 59.95) return `${value.toFixed(1)} s`; // 59.95 would print as "60.0 s"
+  const whole = Math.round(value); // round once: 119.6 s is "2 m 00 s", not "1 m 60 s"
+  return `${Math.floor(whole / 60)} m ${String(whole % 60).padStart(2, '0')} s`;
 }
 
 /** Call `fn` once `ms` after the last of a burst of calls. */
