@@ -22,6 +22,8 @@ demo: $(STAMP)
 	$(BIN)/digitlab serve  # the lab in a browser at http://localhost:8000/ (Ctrl-C stops)
 
 test: $(STAMP)
+	@command -v node >/dev/null 2>&1 || { echo 'make test: Node.js 20 or later is needed for the web app tests (node --test tests/js/); install it (e.g. apt install nodejs) and run make test again.' >&2; exit 1; }
+	node --test tests/js/
 	$(BIN)/python -m pytest -q
 
 docs: $(STAMP)
