@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test docs bench clean
+.PHONY: setup demo test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,10 +21,17 @@ demo: $(STAMP)
 	$(BIN)/digitlab train --config default
 	$(BIN)/digitlab serve  # the lab in a browser at http://localhost:8000/ (Ctrl-C stops)
 
-test: $(STAMP)
+test: lint
 	@command -v node >/dev/null 2>&1 || { echo 'make test: Node.js 20 or later is needed for the web app tests (node --test tests/js/); install it (e.g. apt install nodejs) and run make test again.' >&2; exit 1; }
 	node --test tests/js/
 	$(BIN)/python -m pytest -q
+
+# Static checks, each clean: lint and format (ruff), types (mypy on src/), the layer contract (import-linter).
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 docs: $(STAMP)
 	$(BIN)/digitlab params --markdown > docs/params.md

@@ -58,12 +58,13 @@ def pick_model(ref: str | None, tmp: Path) -> str:
     if DEFAULT_MODEL.is_file():
         return str(DEFAULT_MODEL)
     from digitlab.config import make_config
-    from digitlab.runs import run_training
+    from digitlab.runner import run_training
+    from digitlab.steps import after_steps
     from digitlab.store import RunStore
 
     print("no shipped model: training a tiny one (1 thread, 1000 images, 1 epoch)")
     cfg = make_config({"threads": 1, "model": "fast", "train_subset": 1000, "val_size": 500, "epochs": 1})
-    name, _ = run_training(cfg, runs_dir=tmp / "runs", store=RunStore(runs_dir=tmp / "runs"), plots=False)
+    name, _ = run_training(cfg, runs_dir=tmp / "runs", store=RunStore(runs_dir=tmp / "runs"), after=after_steps(plots=False))
     return str(tmp / "runs" / name / "weights" / "best.pt")
 
 

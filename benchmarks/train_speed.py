@@ -26,7 +26,7 @@ from common import write_results
 from digitlab.config import load_config
 from digitlab.data import load_digits
 from digitlab.presets import preset_dir
-from digitlab.train import train
+from digitlab.trainer import train
 
 CONFIGS = preset_dir("config")  # the shipped presets
 
@@ -84,7 +84,8 @@ def lab_run(config: Path, overrides: list[str], seed: int, data_cache: dict) -> 
 def overhead(config: Path, reps: int, data_cache: dict) -> dict:
     """Median wall time of a bare ``train()`` vs a fully recorded run (files, database, log, progress bar); plots excluded."""
     from digitlab.console import TrainProgress
-    from digitlab.runs import run_training
+    from digitlab.recognize.calibrate import calibrate_run
+    from digitlab.runner import run_training
     from digitlab.store import RunStore
 
     cfg = load_config(config, ["calibrate=false"])  # rejection calibration is post-training work, timed apart below
@@ -103,10 +104,10 @@ def overhead(config: Path, reps: int, data_cache: dict) -> dict:
             train_s.append(r.train_seconds)
             t0 = time.perf_counter()
             with TrainProgress(cfg.epochs) as bar:
-                run_training(cfg, runs_dir=Path(tmp) / "runs", store=store, data=data, progress=bar, hooks=[bar.on_epoch], plots=False)
+                run_training(cfg, runs_dir=Path(tmp) / "runs", store=store, data=data, progress=bar, hooks=[bar.on_epoch])
             lab.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        run_training(cfg.model_copy(update={"calibrate": True}), runs_dir=Path(tmp) / "runs", store=store, data=data, plots=False)
+        run_training(cfg.model_copy(update={"calibrate": True}), runs_dir=Path(tmp) / "runs", store=store, data=data, after=[calibrate_run])
         calibrated = time.perf_counter() - t0 - statistics.median(lab)
     b, l_, t = statistics.median(bare), statistics.median(lab), statistics.median(train_s)
     return {

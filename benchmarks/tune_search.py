@@ -38,9 +38,9 @@ from concurrent.futures import ProcessPoolExecutor
 from common import write_results
 from digitlab import tune as T
 from digitlab.config import load_config
-from digitlab.runs import run_training
+from digitlab.runner import run_training
 from digitlab.store import RunStore
-from digitlab.tune_plots import fewest_trainings, reach, trial_rows
+from digitlab.tune_report import fewest_trainings, reach, trial_rows
 
 METHODS = {"tpe": ("tpe", "median"), "random": ("random", "none")}
 
@@ -91,7 +91,7 @@ def run_methods(args: argparse.Namespace, root: Path, data: Any) -> tuple[list[l
 def baseline_val_acc(path: Path, overrides: list[str], data: Any, root: Path) -> float:
     """The hand-written config, trained once as a recorded run: its best validation accuracy."""
     cfg = load_config(path, overrides)
-    _, result = run_training(cfg, runs_dir=root / "baseline", store=RunStore(runs_dir=root / "baseline"), data=data, plots=False)
+    _, result = run_training(cfg, runs_dir=root / "baseline", store=RunStore(runs_dir=root / "baseline"), data=data)
     return result.best["val_acc"]
 
 

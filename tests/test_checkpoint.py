@@ -14,7 +14,7 @@ from digitlab.checkpoint import FORMAT, load_checkpoint, model_from_checkpoint, 
 from digitlab.config import load_config
 from digitlab.errors import CheckpointError
 from digitlab.models import create_model
-from digitlab.train import checkpoint_payload
+from digitlab.trainer import checkpoint_payload
 
 DATA = SimpleNamespace(mean=0.1307, std=0.3081, classes=[str(i) for i in range(10)])  # what a payload reads of DigitData
 

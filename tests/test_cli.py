@@ -19,9 +19,10 @@ import yaml
 from conftest import call_main, error_line, run_subprocess, small
 from digitlab.catalog import promote
 from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
-from digitlab.config import FIELDS
+from digitlab.config import FIELDS, make_config
 from digitlab.errors import RunError
-from digitlab.store import EPOCH_COLUMNS, RunStore
+from digitlab.records import EPOCH_METRICS
+from digitlab.store import RunStore
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -121,12 +122,12 @@ def test_run_folder_contents(trained):
 
 def test_run_is_recorded(trained):
     rec = trained.store.get_run("fast")
-    assert rec["status"] == "completed" and rec["epochs_done"] == 1 and rec["best_epoch"] == 1
-    assert rec["run_dir"] == str((trained.runs / "fast").resolve()) and rec["finished_at"] is not None
-    (ep,) = trained.store.epochs(rec["id"])
-    assert all(ep[c] is not None for c in EPOCH_COLUMNS), ep
+    assert rec.status == "completed" and rec.epochs_done == 1 and rec.best_epoch == 1
+    assert rec.run_dir == (trained.runs / "fast").resolve() and rec.finished_at is not None
+    (ep,) = trained.store.epochs(rec.id)
+    assert all(ep[c] is not None for c in EPOCH_METRICS), ep
     assert 0.5 < ep["val_acc"] <= 1 and 0.5 < ep["test_acc"] <= 1  # 1000 images, one epoch: well above chance
-    assert rec["test_acc"] == ep["test_acc"] and rec["best_val_acc"] == ep["val_acc"]
+    assert rec.test_acc == ep["test_acc"] and rec.best_val_acc == ep["val_acc"]
     with open(trained.runs / "fast" / "metrics.csv", newline="") as f:
         (row,) = csv.DictReader(f)
     for c in ("train_loss", "val_acc", "test_acc", "lr"):
@@ -146,7 +147,7 @@ def test_checkpoints_load(trained):
 def test_second_run_gets_a_fresh_folder(trained):
     assert (trained.runs / "fast-2" / "weights" / "best.pt").is_file()
     assert not (trained.runs / "fast-2" / "plots").exists()  # --no-plots
-    assert trained.store.get_run("fast-2")["generation"] == 1
+    assert trained.store.get_run("fast-2").generation == 1
 
 
 def test_runs_lists_and_filters(lab_cli):
@@ -161,7 +162,7 @@ def test_runs_lists_and_filters(lab_cli):
 def test_show(lab_cli, trained):
     res = lab_cli("show", "fast")
     assert res.code == 0, res.text
-    ep = trained.store.epochs(trained.store.get_run("fast")["id"])[0]
+    ep = trained.store.epochs(trained.store.get_run("fast").id)[0]
     assert "Epochs" in res.out and f"{100 * ep['val_acc']:.2f}%" in res.out and f"{ep['train_loss']:.4g}" in res.out
     assert "weights/best.pt" in res.out and "plots/curves.png" in res.out
 
@@ -176,7 +177,7 @@ def test_eval_matches_recorded_test_accuracy(lab_cli, trained):
     res = lab_cli("eval", "fast", "--json")
     assert res.code == 0, res.text
     r = json.loads(res.out)
-    assert abs(r["acc"] - trained.store.get_run("fast")["test_acc"]) <= 1e-6
+    assert abs(r["acc"] - trained.store.get_run("fast").test_acc) <= 1e-6
     assert r["n"] == 10000 and len(r["per_class_acc"]) == 10 and sum(map(sum, r["confusion"])) == 10000
 
 
@@ -220,7 +221,7 @@ def test_promote_versions(lab_cli, trained):
     assert res.code == 0 and "v1" in res.out and "v2" in res.out
     # a promoted name resolves to its newest version; gen1:v1 to the first
     r2 = json.loads(lab_cli("eval", "gen1", "--json").out)
-    assert abs(r2["acc"] - trained.store.get_run("fast-2")["test_acc"]) <= 1e-6
+    assert abs(r2["acc"] - trained.store.get_run("fast-2").test_acc) <= 1e-6
 
 
 def test_promote_bad_name(lab_cli):
@@ -235,10 +236,10 @@ def test_promote_run_with_a_dot_in_its_name(trained, tmp_path):
     src = trained.runs / "fast" / "weights" / "best.pt"
     (folder / "weights" / "best.pt").write_bytes(src.read_bytes())
     store = RunStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    store.create_run("fast-lr0.01", {"model": "fast", "dataset": "mnist"}, str(folder), {})
+    store.create_run("fast-lr0.01", make_config({"model": "fast"}), str(folder), {})
     dest = promote(store, "fast-lr0.01", "dotted", models_dir=tmp_path / "models")
     assert dest == tmp_path / "models" / "dotted" / "v1.pt" and dest.read_bytes() == src.read_bytes()
-    store.create_run("no-weights.1", {"model": "fast", "dataset": "mnist"}, str(tmp_path / "nothing"), {})
+    store.create_run("no-weights.1", make_config({"model": "fast"}), str(tmp_path / "nothing"), {})
     with pytest.raises(RunError, match="has no weights/best.pt"):
         promote(store, "no-weights.1", "dotted", new_version=True, models_dir=tmp_path / "models")
 
@@ -292,7 +293,8 @@ def test_data_dir_without_the_files(cli, lab):
     assert res.code == 2
     line = error_line(res)
     assert "train-images-idx3-ubyte.gz of mnist is not in" in line and str(lab / "empty") in line
-    assert RunStore(runs_dir=lab / "runs").get_run("fast")["status"] == "failed"
+    # nothing is recorded before the data is known to be there: no failed run, no folder
+    assert not (lab / "runs" / "fast").exists() and RunStore(runs_dir=lab / "runs").list_runs() == []
 
 
 def test_markup_like_text_in_an_error_is_printed_verbatim(cli, lab):

@@ -21,7 +21,7 @@ from digitlab.config import load_config, make_config
 from digitlab.data import DigitData, dataset
 from digitlab.recognize.calibrate import fit_rejection
 from digitlab.store import RunStore
-from digitlab.train import StopTraining, train
+from digitlab.trainer import StopTraining, train
 from synthetic import load_mnist_test
 
 REPO = Path(__file__).resolve().parents[1]

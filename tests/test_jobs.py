@@ -1,23 +1,20 @@
 """The training job queue (serve/jobs.py) with a fake training function: order, cancel, failure, a full queue, shutdown.
 
-``FakeTraining`` stands in for ``run_training`` behind the server's real ``Lab.train``: it reports batches to the
-job's progress (which raises KeyboardInterrupt once the job is cancelled, as in the real loop) and records each
-run's status the way the real loop does (``interrupted`` when stopped). Nothing trains.
+``FakeTraining.run_job`` does what the server's job function does, without training: it reports batches to the
+job's ``JobProgress`` (which raises KeyboardInterrupt once the job is cancelled, as in the real loop), records its
+run's status the way the training loop does (``interrupted`` when stopped) and finishes the job.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
 from digitlab.errors import TrainingError
-from digitlab.serve import lab as lab_module
 from digitlab.serve.errors import Busy, Conflict
-from digitlab.serve.jobs import JobQueue
-from digitlab.serve.lab import Lab
+from digitlab.serve.jobs import Job, JobProgress, JobQueue
 
 
 def wait_for(cond, timeout: float = 10.0):
@@ -31,7 +28,7 @@ def wait_for(cond, timeout: float = 10.0):
 
 
 class FakeTraining:
-    """``run_training`` stand-in: run ``hold`` batches until released; runs named ``boom`` or ``crash`` fail."""
+    """A job function: runs in ``hold`` take batches until released; runs named ``boom`` or ``crash`` fail."""
 
     def __init__(self):
         self.runs: dict[str, str] = {}  # run name -> status, as the run database would hold it
@@ -41,46 +38,40 @@ class FakeTraining:
         self.running = 0
         self.most_at_once = 0
 
-    def __call__(self, cfg, *, progress, hooks, **_):
-        name = cfg.name
+    def run_job(self, job: Job) -> None:
+        name = job.config["name"]
         self.started.append(name)
+        status = self.train(name, JobProgress(job, epochs=1))
+        cancelled = job.cancel.is_set() and status == "interrupted"
+        job.update(status="cancelled" if cancelled else status, run=name)
+
+    def train(self, name: str, progress: JobProgress) -> str:
+        """The training loop's contract: batches, an epoch record, KeyboardInterrupt -> run ``interrupted``."""
         self.runs[name] = "running"
-        if name == "boom":
+        if name in ("boom", "crash"):
             self.runs[name] = "failed"
-            raise TrainingError("The loss became nan at epoch 1, step 3; lower lr.")
-        if name == "crash":
-            self.runs[name] = "failed"
-            raise RuntimeError("out of memory")
+            raise TrainingError("The loss became nan at epoch 1, step 3; lower lr.") if name == "boom" else RuntimeError("out of memory")
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         status = "completed"
-        try:  # the real loop turns a KeyboardInterrupt (Ctrl-C or a cancelled job) into status interrupted
+        try:
             b = 0
             while (name in self.hold and not self.release.is_set()) or b < 3:
                 b += 1
                 progress.batch(1, b, 1000, 0.5, 0.9)
                 time.sleep(0.002)
-            for hook in hooks:
-                hook({"epoch": 1, "val_acc": 0.9, "test_acc": 0.9})
+            progress.on_epoch({"epoch": 1, "val_acc": 0.9, "test_acc": 0.9})
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
             self.running -= 1
         self.runs[name] = status
-        return name, SimpleNamespace(status=status)
+        return status
 
 
 @pytest.fixture
-def fake(monkeypatch) -> FakeTraining:
-    f = FakeTraining()
-    monkeypatch.setattr(lab_module, "run_training", f)
-    return f
-
-
-def make_lab(max_queued: int = 20) -> Lab:
-    """The server's shared state with only what the queue uses (no store, no model)."""
-    settings = SimpleNamespace(max_queued=max_queued, predict_slots=0, runs_dir="runs", data_dir=None)
-    return Lab(settings, store=None, slot=None)
+def fake() -> FakeTraining:
+    return FakeTraining()
 
 
 def job_config(name: str) -> dict:
@@ -89,7 +80,7 @@ def job_config(name: str) -> dict:
 
 def test_jobs_run_one_at_a_time_in_submission_order(fake):
     fake.hold = {"a"}
-    q = make_lab().jobs
+    q = JobQueue(fake.run_job)
     a = q.submit(job_config("a"))
     wait_for(lambda: a.status == "running")
     b, c = q.submit(job_config("b")), q.submit(job_config("c"))
@@ -107,7 +98,7 @@ def test_jobs_run_one_at_a_time_in_submission_order(fake):
 
 def test_cancelling_a_waiting_job_takes_it_out_of_the_queue(fake):
     fake.hold = {"a"}
-    q = make_lab().jobs
+    q = JobQueue(fake.run_job)
     a = q.submit(job_config("a"))
     wait_for(lambda: a.status == "running")
     b, c = q.submit(job_config("b")), q.submit(job_config("c"))
@@ -124,7 +115,7 @@ def test_cancelling_a_waiting_job_takes_it_out_of_the_queue(fake):
 
 def test_cancelling_the_running_job_stops_it_and_records_its_run_as_interrupted(fake):
     fake.hold = {"a"}
-    q = make_lab().jobs
+    q = JobQueue(fake.run_job)
     a, b = q.submit(job_config("a")), q.submit(job_config("b"))
     wait_for(lambda: a.progress.get("batch", 0) > 3)  # well into its batches
     assert q.cancel(a.id).message == "stopping after the current batch"
@@ -137,11 +128,11 @@ def test_cancelling_the_running_job_stops_it_and_records_its_run_as_interrupted(
 
 
 def test_a_failing_job_is_failed_with_its_reason_and_the_queue_goes_on(fake):
-    q = make_lab().jobs
+    q = JobQueue(fake.run_job)
     boom, crash, ok = (q.submit(job_config(n)) for n in ("boom", "crash", "ok"))
     wait_for(lambda: ok.done)
-    assert boom.status == "failed" and "loss became nan" in boom.message  # a DigitlabError: its sentence
-    assert crash.status == "failed" and crash.message == "out of memory"  # any other error: the queue survives it
+    assert boom.status == "failed" and boom.message == "The loss became nan at epoch 1, step 3; lower lr."  # its sentence
+    assert crash.status == "failed" and crash.message == "out of memory"  # not a lab error: the queue survives it too
     assert boom.finished is not None and crash.finished is not None
     assert ok.status == "completed" and fake.started == ["boom", "crash", "ok"]
     q.close()
@@ -157,7 +148,7 @@ def test_a_job_function_that_ends_without_a_status_leaves_no_job_running():
 
 def test_a_full_queue_refuses_more_jobs_until_one_leaves(fake):
     fake.hold = {"a"}
-    q = make_lab(max_queued=2).jobs
+    q = JobQueue(fake.run_job, max_queued=2)
     a = q.submit(job_config("a"))
     wait_for(lambda: a.status == "running")  # the running job does not count
     q.submit(job_config("b"))
@@ -175,18 +166,17 @@ def test_a_full_queue_refuses_more_jobs_until_one_leaves(fake):
 
 def test_stopping_the_server_interrupts_the_running_job_and_cancels_the_waiting_ones(fake):
     fake.hold = {"a"}  # never released: only the shutdown stops it
-    lab = make_lab()
-    q = lab.jobs
+    q = JobQueue(fake.run_job)
     a, b = q.submit(job_config("a")), q.submit(job_config("b"))
     wait_for(lambda: a.progress.get("batch", 0) > 3)
     t0 = time.monotonic()
     q.close(timeout=10)
     assert time.monotonic() - t0 < 5 and not q.worker.is_alive()
-    assert a.done and a.status != "running" and a.finished is not None
+    assert a.status == "cancelled" and a.finished is not None  # not left running
     assert fake.runs["a"] == "interrupted"  # its run is recorded as interrupted (resumable), not left running
     assert b.status == "cancelled" and b.message == "the server stopped" and fake.started == ["a"]
     # a restarted server starts with an empty queue; the interrupted run stays as it was recorded
-    q2 = make_lab().jobs
+    q2 = JobQueue(fake.run_job)
     assert q2.listing() == []
     c = q2.submit(job_config("c"))
     wait_for(lambda: c.done)

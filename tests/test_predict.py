@@ -11,10 +11,9 @@ from PIL import Image
 
 from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
 from digitlab.data import load_digits
-from digitlab.recognize.calibrate import model_view
+from digitlab.inference import evaluate, model_view
 from digitlab.recognize.predictor import DEFAULT_MODEL, Predictor
 from digitlab.recognize.rejection import Rejector
-from digitlab.train import evaluate
 from synthetic import encode, load_mnist_test, make_blank, make_photo, make_strip
 
 
@@ -31,7 +30,7 @@ def mnist():
 def test_shipped_model_is_accurate_on_the_test_split(mnist):
     ckpt = load_checkpoint(DEFAULT_MODEL)
     r = evaluate(model_from_checkpoint(ckpt), mnist.test_x, mnist.test_y, ckpt["norm"]["mean"], ckpt["norm"]["std"])
-    assert r["acc"] >= 0.995
+    assert r.acc >= 0.995
 
 
 def test_shipped_calibration_accepts_validation_digits_and_rejects_noise(mnist):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-import digitlab.train as train_mod
+import digitlab.trainer as train_mod
 from conftest import error_line, run_subprocess, small
 from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
 from digitlab.store import RunStore
@@ -58,22 +58,22 @@ def test_sigterm_then_resume_equals_uninterrupted(tmp_path):
     assert "Traceback" not in err and "digitlab train --resume a" in err
     store = RunStore(runs_dir=runs)
     rec = store.get_run("a")
-    assert rec["status"] == "interrupted", rec
-    assert [e["epoch"] for e in store.epochs(rec["id"])] == [1]
+    assert rec.status == "interrupted", rec
+    assert [e["epoch"] for e in store.epochs(rec.id)] == [1]
     last = load_checkpoint(runs / "a" / "weights" / "last.pt")
     assert last["train_state"]["epoch"] == 1 and len(csv_rows(runs / "a" / "metrics.csv")) == 1
 
     res = run_subprocess([*g, "train", "--resume", "a", "--no-plots"], cwd=tmp_path)
     assert res.code == 0, res.text
     rec = store.get_run("a")
-    assert rec["status"] == "completed" and rec["epochs_done"] == 3 and rec["message"] is None
+    assert rec.status == "completed" and rec.epochs_done == 3 and rec.message is None
 
     # (b) the same config without interruption
     res = run_subprocess([*g, "train", *CONFIG, "name=b", "--no-plots"], cwd=tmp_path)
     assert res.code == 0, res.text
 
-    ea = store.epochs(store.get_run("a")["id"])
-    eb = store.epochs(store.get_run("b")["id"])
+    ea = store.epochs(store.get_run("a").id)
+    eb = store.epochs(store.get_run("b").id)
     assert [e["epoch"] for e in ea] == [e["epoch"] for e in eb] == [1, 2, 3]
     for x, y in zip(ea, eb):
         for c in COMPARED:
@@ -110,16 +110,16 @@ def test_signal_while_an_epoch_is_recorded(cli, lab, monkeypatch):
     assert res.code == 130, res.text
     store = RunStore(runs_dir=lab / "runs")
     rec = store.get_run("sig")
-    assert rec["status"] == "interrupted" and rec["epochs_done"] == 1
-    assert [e["epoch"] for e in store.epochs(rec["id"])] == [1]
+    assert rec.status == "interrupted" and rec.epochs_done == 1
+    assert [e["epoch"] for e in store.epochs(rec.id)] == [1]
     assert len(csv_rows(lab / "runs" / "sig" / "metrics.csv")) == 1
     assert load_checkpoint(lab / "runs" / "sig" / "weights" / "last.pt")["train_state"]["epoch"] == 1
 
     monkeypatch.setattr(RunStore, "add_epoch", real_add_epoch)
     res = cli("train", "--resume", "sig", "--no-plots")
     assert res.code == 0, res.text
-    assert [e["epoch"] for e in store.epochs(rec["id"])] == [1, 2]
-    assert store.get_run("sig")["status"] == "completed"
+    assert [e["epoch"] for e in store.epochs(rec.id)] == [1, 2]
+    assert store.get_run("sig").status == "completed"
 
 
 def test_nan_loss_fails_the_run_and_keeps_the_last_checkpoint(cli, lab, monkeypatch):
@@ -138,7 +138,7 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_checkpoint(cli, lab, monkeypa
     line = error_line(res)
     assert "The loss became nan at epoch 2" in line and "lower lr" in line
     rec = RunStore(runs_dir=lab / "runs").get_run("nan")
-    assert rec["status"] == "failed" and "loss became nan" in rec["message"] and rec["epochs_done"] == 1
+    assert rec.status == "failed" and "loss became nan" in rec.message and rec.epochs_done == 1
     ckpt = load_checkpoint(lab / "runs" / "nan" / "weights" / "last.pt")
     assert ckpt["metrics"]["epoch"] == 1 and ckpt["train_state"]["epoch"] == 1
     with torch.no_grad():
@@ -148,7 +148,7 @@ def test_nan_loss_fails_the_run_and_keeps_the_last_checkpoint(cli, lab, monkeypa
     monkeypatch.setattr(train_mod, "train_epoch", real_train_epoch)
     res = cli("train", "--resume", "nan", "--no-plots")
     assert res.code == 0, res.text
-    assert RunStore(runs_dir=lab / "runs").get_run("nan")["status"] == "completed"
+    assert RunStore(runs_dir=lab / "runs").get_run("nan").status == "completed"
 
 
 def test_ema_averages_weights_and_batchnorm_statistics_and_copies_the_batch_counter():

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from digitlab.config import make_config
-from digitlab.train import build_optimizer, lr_factor
+from digitlab.trainer import build_optimizer, lr_factor
 
 PER_EPOCH, EPOCHS = 10, 10
 TOTAL = PER_EPOCH * EPOCHS  # 100 optimiser steps

@@ -38,7 +38,7 @@ def stop(metrics: dict) -> None:
 def runs(tmp_path_factory) -> Path:
     """A runs folder whose one run failed in its first epoch, before any summary figure was recorded."""
     from digitlab.config import make_config
-    from digitlab.runs import run_training
+    from digitlab.runner import run_training
 
     root = tmp_path_factory.mktemp("hardening")
     cfg = make_config({"model": "fast", "threads": 1, "epochs": 1, "train_subset": 500, "val_size": 500})

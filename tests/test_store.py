@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing as mp
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
 from digitlab import store as store_mod
+from digitlab.config import make_config
 from digitlab.errors import RunError, StoreError
-from digitlab.store import EPOCH_COLUMNS, RunStore
+from digitlab.records import EPOCH_METRICS
+from digitlab.store import RunStore
 
 CFG = {"model": "fast", "dataset": "mnist", "seed": 0, "generation": None, "parent": None}
 EV = {"git_commit": "abc123", "host": "testhost", "versions": {"torch": "x"}}
 
 
 def cfg(**kw):
-    return {**CFG, **kw}
+    return make_config({**CFG, **kw})
 
 
 def metrics(epoch: int, scale: float = 1.0) -> dict:
-    return {"epoch": epoch, **{c: scale * (epoch + i / 10) for i, c in enumerate(EPOCH_COLUMNS)}}
+    return {"epoch": epoch, **{c: scale * (epoch + i / 10) for i, c in enumerate(EPOCH_METRICS)}}
 
 
 @pytest.fixture
@@ -41,30 +43,30 @@ def test_default_url_is_sqlite_in_the_runs_folder(tmp_path, monkeypatch):
 def test_create_get_update(db):
     rid = db.create_run("a", cfg(seed=4, generation=2, parent="p"), "/runs/a", EV)
     r = db.get_run("a")
-    assert r["id"] == rid and r["status"] == "running" and r["model"] == "fast" and r["dataset"] == "mnist"
-    assert (r["seed"], r["generation"], r["parent"], r["run_dir"]) == (4, 2, "p", "/runs/a")
-    assert json.loads(r["config"])["seed"] == 4 and r["git_commit"] == "abc123" and json.loads(r["versions"]) == {"torch": "x"}
-    assert r["created_at"] is not None and r["finished_at"] is None and r["epochs_done"] == 0
+    assert r.id == rid and r.status == "running" and r.model == "fast" and r.dataset == "mnist"
+    assert (r.seed, r.generation, r.parent, r.run_dir) == (4, 2, "p", Path("/runs/a"))
+    assert r.config.seed == 4 and r.git_commit == "abc123" and r.versions == {"torch": "x"}
+    assert r.created_at is not None and r.finished_at is None and r.epochs_done == 0
 
     db.update_run(rid, extra={"study": "s1"})
     db.update_run(rid, extra={"trial": 3})  # merged, not replaced
     db.update_run(rid, status="completed", best_val_acc=0.99, test_acc=0.98)
     r = db.get_run("a")
-    assert json.loads(r["extra"]) == {"study": "s1", "trial": 3}
-    assert r["status"] == "completed" and r["best_val_acc"] == 0.99 and r["finished_at"] is not None
+    assert r.extra == {"study": "s1", "trial": 3}
+    assert r.status == "completed" and r.best_val_acc == 0.99 and r.finished_at is not None
 
 
 def test_epochs_and_resume_semantics(db):
     rid = db.create_run("a", cfg(), "/a", EV)
     for e in (1, 2, 3):
         db.add_epoch(rid, metrics(e))
-    assert [e["epoch"] for e in db.epochs(rid)] == [1, 2, 3] and db.get_run("a")["epochs_done"] == 3
+    assert [e["epoch"] for e in db.epochs(rid)] == [1, 2, 3] and db.get_run("a").epochs_done == 3
     assert db.epochs(rid)[1]["val_acc"] == pytest.approx(2.3)
     # a resumed run rewrites epoch 2: epochs 2 and 3 of the first attempt are gone
     db.add_epoch(rid, metrics(2, scale=10))
     rows = db.epochs(rid)
     assert [e["epoch"] for e in rows] == [1, 2] and rows[1]["val_acc"] == pytest.approx(23) and rows[0]["val_acc"] == pytest.approx(1.3)
-    assert db.get_run("a")["epochs_done"] == 2
+    assert db.get_run("a").epochs_done == 2
 
 
 def test_epochs_belong_to_their_run(db):
@@ -108,14 +110,14 @@ def test_filters(db):
     rid = db.create_run("g2-cnn", cfg(generation=2, model="cnn"), "/3", EV)
     db.create_run("none", cfg(), "/4", EV)
     db.update_run(rid, status="failed", message="boom")
-    names = lambda **kw: [r["name"] for r in db.list_runs(**kw)]  # noqa: E731
+    names = lambda **kw: [r.name for r in db.list_runs(**kw)]  # noqa: E731
     assert names() == ["g1-fast", "g1-cnn", "g2-cnn", "none"]  # oldest first
     assert names(generation=1) == ["g1-fast", "g1-cnn"]
     assert names(model="cnn") == ["g1-cnn", "g2-cnn"]
     assert names(status="failed") == ["g2-cnn"]
     assert names(generation=1, model="cnn") == ["g1-cnn"]
     assert names(status="running", generation=2) == []
-    assert db.get_run("g2-cnn")["message"] == "boom"
+    assert db.get_run("g2-cnn").message == "boom"
 
 
 def test_promoted(db):
@@ -125,7 +127,7 @@ def test_promoted(db):
     with pytest.raises(RunError, match="'gen1' version 2 is already promoted"):
         db.add_promoted("gen1", 2, rid, "/elsewhere.pt")
     rows = db.list_promoted()
-    assert [(p["name"], p["version"], p["run"], p["path"]) for p in rows] == [
+    assert [(p.name, p.version, p.run, str(p.path)) for p in rows] == [
         ("gen1", 1, "a", "/models/gen1/v1.pt"),
         ("gen1", 2, "a", "/models/gen1/v2.pt"),
     ]
@@ -134,7 +136,7 @@ def test_promoted(db):
 def test_reopening_keeps_records(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     RunStore(url).create_run("a", cfg(), "/a", EV)
-    assert [r["name"] for r in RunStore(url).list_runs()] == ["a"]
+    assert [r.name for r in RunStore(url).list_runs()] == ["a"]
 
 
 # --- two processes at once ---------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def test_locked_database(tmp_path, monkeypatch):
         holder.execute("ROLLBACK")
         holder.close()
     s.create_run("after", cfg(), "/a", EV)  # the lock is gone: writing works again
-    assert [r["name"] for r in s.list_runs()] == ["before", "after"]
+    assert [r.name for r in s.list_runs()] == ["before", "after"]
 
 
 @pytest.mark.parametrize("url", ["nosuchdialect://x", "not a url at all", "postgresql+nosuchdriver://u@h/db"])

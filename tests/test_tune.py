@@ -8,7 +8,6 @@ validation images, one or two epochs; in-process studies also evaluate on only
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -17,14 +16,15 @@ import pytest
 import torch
 import yaml
 
-import digitlab.train as train_mod
+import digitlab.trainer as train_mod
 from conftest import REPO, error_line
 from digitlab import tune as T
 from digitlab.config import load_config, make_config
 from digitlab.data import load_digits
 from digitlab.errors import ConfigError, RunError, StoreError
 from digitlab.store import RunStore
-from digitlab.tune_plots import fewest_trainings, reach, study_report, trial_rows, write_plots
+from digitlab.tune_plots import write_plots
+from digitlab.tune_report import fewest_trainings, reach, study_report, trial_rows
 
 TINY_BASE = {"config": "fast", "threads": 1, "train_subset": 300, "val_size": 500, "epochs": 1}
 TINY_PARAMS = {"lr": {"type": "logfloat", "low": 1e-3, "high": 3e-2}, "batch_size": {"type": "categorical", "choices": [32, 64]}}
@@ -186,8 +186,8 @@ def test_sampler_and_pruner_choice():
 
 # ---------------------------------------------------------------- studies
 def _linked_runs(lab: Lab, study: str) -> dict[int, dict]:
-    runs = [r for r in lab.store.list_runs() if json.loads(r["extra"] or "{}").get("study") == study]
-    return {json.loads(r["extra"])["trial"]: r for r in runs}
+    runs = [r for r in lab.store.list_runs() if r.extra.get("study") == study]
+    return {r.extra["trial"]: r for r in runs}
 
 
 def test_a_study_records_every_trial_as_a_linked_run(tlab):
@@ -198,14 +198,14 @@ def test_a_study_records_every_trial_as_a_linked_run(tlab):
     assert sorted(runs) == [0, 1, 2]
     for t in trials:
         rec = runs[t.number]
-        assert rec["name"] == t.user_attrs["run"] == f"s-t{t.number}"
-        assert rec["status"] == "completed" and json.loads(rec["extra"]) == {"study": "s", "trial": t.number, "state": "complete"}
-        assert rec["best_val_acc"] == pytest.approx(t.value) and t.user_attrs["train_seconds"] == pytest.approx(rec["train_seconds"])
-        cfg = json.loads(rec["config"])
+        assert rec.name == t.user_attrs["run"] == f"s-t{t.number}"
+        assert rec.status == "completed" and rec.extra == {"study": "s", "trial": t.number, "state": "complete"}
+        assert rec.best_val_acc == pytest.approx(t.value) and t.user_attrs["train_seconds"] == pytest.approx(rec.train_seconds)
+        cfg = rec.config.model_dump()
         assert cfg["lr"] == t.params["lr"] and cfg["batch_size"] == t.params["batch_size"]
         assert cfg["calibrate"] is False  # trials skip the rejection calibration; the trial's (exported) config keeps the base's
         assert {**cfg, "name": None, "calibrate": True} == {**T.trial_config(t), "name": None}
-        assert (tlab.runs / rec["name"] / "weights" / "best.pt").is_file()
+        assert (tlab.runs / rec.name / "weights" / "best.pt").is_file()
     assert st.best_value == max(r["best_val_acc"] for r in runs.values())
 
 
@@ -213,8 +213,8 @@ def test_pruning_stops_trials_and_records_them_pruned(tlab):
     st = tlab.study("p", space(base={"epochs": 2}), trials=2, pruner=optuna.pruners.ThresholdPruner(lower=1.1))
     assert [t.state for t in st.get_trials()] == [State.PRUNED] * 2
     for rec in _linked_runs(tlab, "p").values():
-        assert rec["status"] == "pruned" and rec["epochs_done"] == 1 and json.loads(rec["extra"])["state"] == "pruned"
-        assert rec["best_val_acc"] is not None
+        assert rec.status == "pruned" and rec.epochs_done == 1 and rec.extra["state"] == "pruned"
+        assert rec.best_val_acc is not None
     assert all(t.intermediate_values and t.user_attrs["epochs_done"] == 1 for t in st.get_trials())
 
 
@@ -233,7 +233,7 @@ def test_a_diverging_trial_fails_and_the_study_goes_on(tlab, monkeypatch):
     assert [t.state for t in st.get_trials()] == [State.FAIL, State.COMPLETE]
     assert "loss became nan" in st.trials[0].user_attrs["error"]
     rec = _linked_runs(tlab, "f")[0]
-    assert rec["status"] == "failed" and json.loads(rec["extra"])["state"] == "failed" and "loss became nan" in rec["message"]
+    assert rec.status == "failed" and rec.extra["state"] == "failed" and "loss became nan" in rec.message
 
 
 def test_ctrl_c_stops_the_study_and_it_resumes(tlab, monkeypatch):
@@ -250,7 +250,7 @@ def test_ctrl_c_stops_the_study_and_it_resumes(tlab, monkeypatch):
     st = T.load_study("c", tlab.storage)
     assert [t.state for t in st.get_trials()] == [State.COMPLETE, State.FAIL]  # no trial left half-written (RUNNING)
     rec = _linked_runs(tlab, "c")[1]
-    assert rec["status"] == "interrupted" and json.loads(rec["extra"])["state"] == "failed"
+    assert rec.status == "interrupted" and rec.extra["state"] == "failed"
     monkeypatch.setattr(train_mod, "train_epoch", real)
     st = tlab.study("c", None, trials=1)  # continued by name: the stored space
     assert [t.state for t in st.get_trials()] == [State.COMPLETE, State.FAIL, State.COMPLETE]
@@ -280,11 +280,11 @@ def test_export_round_trip_and_final_run(tlab, tmp_path):
     assert text.startswith("# Tuned config: study 'e', trial") and f"{100 * st.best_value:.2f}%" in text.splitlines()[0]
     assert "threads" not in yaml.safe_load(text)  # machine settings stay the training machine's own (the space set threads=1)
     assert load_config(path) == make_config({**T.trial_config(st.best_trial), "threads": 0})
-    name, result = T.final_run(st, tlab.store, tlab.runs, data=tlab.data, plots=False)
+    name, result = T.final_run(st, tlab.store, tlab.runs, data=tlab.data)
     rec = tlab.store.get_run(name)
-    assert name == "e-final" and json.loads(rec["extra"]) == {"study": "e", "final": True, "trial": st.best_trial.number}
-    assert rec["test_acc"] is not None and json.loads(rec["config"])["lr"] == st.best_params["lr"]
-    assert T.final_run(st, tlab.store, tlab.runs, data=tlab.data, plots=False)[0] == "e-final-2"
+    assert name == "e-final" and rec.extra == {"study": "e", "final": True, "trial": st.best_trial.number}
+    assert rec.test_acc is not None and rec.config.model_dump()["lr"] == st.best_params["lr"]
+    assert T.final_run(st, tlab.store, tlab.runs, data=tlab.data)[0] == "e-final-2"
 
 
 def test_fewest_trainings_on_hand_made_trials():

@@ -12,7 +12,6 @@ model, one thread, 300 training images, one epoch).
 from __future__ import annotations
 
 import glob
-import json
 import os
 import pwd
 import shutil
@@ -136,13 +135,13 @@ def _check_shared_study(storage: str, store: RunStore) -> None:
     trials = st.get_trials()
     assert sorted(t.number for t in trials) == list(range(6))
     assert all(t.state in (State.COMPLETE, State.PRUNED) for t in trials), [t.state for t in trials]
-    linked = [r for r in store.list_runs() if json.loads(r["extra"] or "{}").get("study") == "s"]
-    assert sorted(json.loads(r["extra"])["trial"] for r in linked) == list(range(6))  # exactly one run per trial
-    by_trial = {json.loads(r["extra"])["trial"]: r for r in linked}
+    linked = [r for r in store.list_runs() if r.extra.get("study") == "s"]
+    assert sorted(r.extra["trial"] for r in linked) == list(range(6))  # exactly one run per trial
+    by_trial = {r.extra["trial"]: r for r in linked}
     for t in trials:
         rec = by_trial[t.number]
-        assert rec["name"] == t.user_attrs["run"] == f"s-t{t.number}"
-        assert json.loads(rec["extra"])["state"] == {State.COMPLETE: "complete", State.PRUNED: "pruned"}[t.state]
+        assert rec.name == t.user_attrs["run"] == f"s-t{t.number}"
+        assert rec.extra["state"] == {State.COMPLETE: "complete", State.PRUNED: "pruned"}[t.state]
     complete = [by_trial[t.number]["best_val_acc"] for t in trials if t.state == State.COMPLETE]
     assert st.best_value == pytest.approx(max(complete))
 
@@ -181,5 +180,5 @@ def test_a_killed_workers_trial_is_failed_by_the_next_worker(tmp_path):
     trials = T.load_study("k", T.open_storage(storage, heartbeat=None)).get_trials()
     assert [t.state for t in trials] == [State.FAIL, State.COMPLETE, State.COMPLETE]
     rec = RunStore(runs_dir=runs).get_run("k-t0")
-    assert rec["status"] == "failed" and "heartbeats" in rec["message"] and json.loads(rec["extra"])["state"] == "failed"
-    assert RunStore(runs_dir=runs).get_run("k-t2")["epochs_done"] == 2  # the stored space (epochs=2) was continued
+    assert rec.status == "failed" and "heartbeats" in rec.message and rec.extra["state"] == "failed"
+    assert RunStore(runs_dir=runs).get_run("k-t2").epochs_done == 2  # the stored space (epochs=2) was continued

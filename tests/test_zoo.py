@@ -6,7 +6,6 @@ images, one epoch); the test split's 10,000 images are still evaluated per run.
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -53,9 +52,9 @@ def _check_rows(rows: list[dict], models: list[str], store: RunStore, runs_dir) 
         assert r["mmacs"] > 0 and r["epochs"] == 1 and r["sec_per_epoch"] > 0 and r["infer_img_s"] > 0
         assert 0 <= r["val_acc"] <= 1 and 0 <= r["test_acc"] <= 1 and r["threads"] == 1
         rec = store.get_run(r["run"])
-        assert rec["status"] == "completed" and rec["model"] == r["model"]
-        assert rec["test_acc"] == pytest.approx(r["test_acc"])
-        assert {"zoo": True, "quick": True}.items() <= json.loads(rec["extra"]).items()
+        assert rec.status == "completed" and rec.model == r["model"]
+        assert rec.test_acc == pytest.approx(r["test_acc"])
+        assert {"zoo": True, "quick": True}.items() <= rec.extra.items()
         assert (runs_dir / r["run"] / "weights" / "best.pt").is_file()
 
 
@@ -87,7 +86,7 @@ def test_cli_zoo_quick(cli, lab):
     assert "lenet5" in res.out and (lab / "runs" / "zoo-quick.md").is_file() and (lab / "runs" / "zoo-quick.png").is_file()
     assert not (lab / "docs").exists()
     (run,) = RunStore(runs_dir=lab / "runs").list_runs()
-    shown = cli("show", run["name"])
+    shown = cli("show", run.name)
     assert shown.code == 0 and '"zoo": true' in shown.out
 
 

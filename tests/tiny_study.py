@@ -15,9 +15,7 @@ def tiny_study(runs: Path, name: str = "tiny", trials: int = 3) -> None:
 
     store = RunStore(runs_dir=runs)
     storage = T.open_storage(T.default_storage(runs), heartbeat=None)
-    study, space = T.open_study(
-        name, T.load_space("fast", []), storage, store, sampler="random", pruner="none", seed=0
-    )
+    study, space = T.open_study(name, T.load_space("fast", []), storage, store, sampler="random", pruner="none", seed=0)
     with T.quiet_runs():
         T.optimize(study, space, store, runs, trials=trials)
     write_plots(study, runs / "studies" / name)

@@ -7,7 +7,6 @@ A checkpoint is a plain dict of tensors and primitives: ``format``, ``model``,
 
 from __future__ import annotations
 
-import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,18 @@ from typing import Any
 import torch
 
 from .errors import CheckpointError
+from .fsio import atomic_path
 from .models import DigitNet, create_model
 
 FORMAT = "digitlab-checkpoint-1"
 SUFFIXES = (".pt", ".ckpt")
+DEFAULT_MODEL = Path(__file__).resolve().parent / "assets" / "default.pt"  # the model shipped with the package
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
     """Write to a temporary file in the same folder, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:

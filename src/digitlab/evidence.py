@@ -43,7 +43,7 @@ def versions() -> dict[str, str]:
     import numpy
     import torch
 
-    from . import __version__
+    from .version import __version__
 
     return {
         "digitlab": __version__,

@@ -13,17 +13,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .checkpoint import load_checkpoint, model_from_checkpoint
+from .config import TrainConfig
 from .data import DigitData
+from .fsio import atomic_path
+from .inference import evaluate
+from .metrics import confusion_matrix
+from .records import RunFolder, TrainResult
 
 SPLIT_STYLE = {"train": "-", "val": "--", "test": ":"}
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -42,12 +48,7 @@ def plot_curves(histories: dict[str, Sequence[dict[str, Any]]], path: Path, spli
     for ax in (ax_l, ax_a):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path)
-
-
-def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, n: int = 10) -> np.ndarray:
-    """``(n, n)`` counts: rows are true classes, columns predictions."""
-    return np.bincount(y_true.numpy() * n + y_pred.numpy(), minlength=n * n).reshape(n, n)
+    return save_figure(fig, path)
 
 
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path, title: str = "Test confusion matrix") -> Path:
@@ -64,7 +65,7 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: Path, title: st
         ylabel="true",
         title=title,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_misclassified(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, path: Path, limit: int = 64) -> Path:
@@ -79,21 +80,18 @@ def plot_misclassified(x: torch.Tensor, y: torch.Tensor, pred: torch.Tensor, pat
         ax.imshow(x[i].numpy(), cmap="gray")
         ax.set_title(f"{int(y[i])}→{int(pred[i])}", fontsize=8, color="crimson")
     fig.suptitle(f"Misclassified test images (true→predicted), {int((pred != y).sum())} in all", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def plot_run(folder: Path, data: DigitData, history: Sequence[dict[str, Any]]) -> list[Path]:
-    """All plots of a finished run, from its ``best.pt`` on the test split."""
-    from .checkpoint import load_checkpoint, model_from_checkpoint
-    from .train import evaluate
-
-    out = [plot_curves({folder.name: history}, folder / "plots" / "curves.png")]
-    best = folder / "weights" / "best.pt"
-    if best.is_file():
-        ckpt = load_checkpoint(best)
+def plot_run(folder: RunFolder, cfg: TrainConfig, data: DigitData, result: TrainResult) -> list[Path]:
+    """After-training step: curves, and from ``best.pt`` on the test split the confusion matrix and misclassified digits."""
+    if not result.history:
+        return []
+    out = [plot_curves({folder.name: result.history}, folder.plots / "curves.png")]
+    if folder.best.is_file():
+        ckpt = load_checkpoint(folder.best)
         r = evaluate(model_from_checkpoint(ckpt), data.test_x, data.test_y, data.mean, data.std)
-        out.append(
-            plot_confusion(confusion_matrix(data.test_y, r["pred"], len(data.classes)), data.classes, folder / "plots" / "confusion.png")
-        )
-        out.append(plot_misclassified(data.test_x, data.test_y, r["pred"], folder / "plots" / "misclassified.png"))
+        cm = confusion_matrix(data.test_y, r.pred, len(data.classes))
+        out.append(plot_confusion(cm, data.classes, folder.plots / "confusion.png"))
+        out.append(plot_misclassified(data.test_x, data.test_y, r.pred, folder.plots / "misclassified.png"))
     return out

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
+from .config import TrainConfig, make_config
 from .errors import RunError, StoreError
+from .records import EPOCH_METRICS, RunRecord
 
 meta = sa.MetaData()
 BUSY_TIMEOUT_S = 30.0  # how long a SQLite writer waits for another process's lock before "locked"
 EMPTY_GRACE_S = 5.0  # a 0-byte SQLite file younger than this is being created by another process right now
-EPOCH_COLUMNS = [
-    "train_loss",
-    "train_acc",
-    "val_loss",
-    "val_acc",
-    "test_loss",
-    "test_acc",
-    "lr",
-    "train_seconds",
-    "eval_seconds",
-    "images_per_s",
-]
 
 runs = sa.Table(
     "runs",
@@ -52,6 +43,8 @@ runs = sa.Table(
     sa.Column("seed", sa.Integer),
     sa.Column("git_commit", sa.String(64)),
     sa.Column("host", sa.String(128)),
+    sa.Column("pid", sa.Integer),  # the training process, with host: who holds the run
+    sa.Column("heartbeat_at", sa.DateTime),  # refreshed while training; an old one means the trainer died
     sa.Column("versions", sa.Text),
     sa.Column("run_dir", sa.Text),
     sa.Column("created_at", sa.DateTime),
@@ -72,7 +65,7 @@ epochs = sa.Table(
     meta,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, primary_key=True),
-    *[sa.Column(c, sa.Float) for c in EPOCH_COLUMNS],
+    *[sa.Column(c, sa.Float) for c in EPOCH_METRICS],
 )
 promoted = sa.Table(
     "promoted",
@@ -98,6 +91,28 @@ def _now() -> dt.datetime:
 
 def _row(r: Any) -> dict[str, Any]:
     return dict(r._mapping)
+
+
+def _record(r: Any) -> RunRecord:
+    """A database row decoded once: config, versions and extras parsed, the run folder a Path."""
+    row = dict(r._mapping)
+    row["config"] = make_config(json.loads(row["config"]))
+    row["versions"] = json.loads(row["versions"] or "{}")
+    row["extra"] = json.loads(row["extra"] or "{}")
+    row["run_dir"] = Path(row["run_dir"] or "")
+    row["epochs_done"] = row["epochs_done"] or 0
+    return RunRecord(**row)
+
+
+@dataclass(frozen=True)
+class PromotedRecord:
+    """One promoted model version."""
+
+    name: str
+    version: int
+    run: str | None  # the run it came from
+    path: Path
+    created_at: dt.datetime | None
 
 
 class RunStore:
@@ -133,24 +148,27 @@ class RunStore:
             try:
                 with self.engine.begin() as c:
                     meta.create_all(c)
+                    _add_new_columns(c)
                 return
             except (OperationalError, IntegrityError, ProgrammingError) as err:  # create_all checks, then creates: not atomic
-                raced = "already exists" in str(err) or "duplicate key" in str(err)  # SQLite / PostgreSQL wording of the race
+                raced = any(
+                    w in str(err) for w in ("already exists", "duplicate key", "duplicate column")
+                )  # SQLite / PostgreSQL wording of the race
                 if not raced or attempt == len(meta.tables) + 1:
                     raise _store_error(self.url, err) from err
 
     # -- runs
-    def create_run(self, name: str, cfg: dict[str, Any], run_dir: str, evidence: dict[str, Any]) -> int:
+    def create_run(self, name: str, config: TrainConfig, run_dir: str, evidence: dict[str, Any]) -> int:
         """Insert a ``running`` run; the name must be new."""
         values = dict(
             name=name,
             status="running",
-            model=cfg["model"],
-            dataset=cfg["dataset"],
-            config=json.dumps(cfg),
-            generation=cfg.get("generation"),
-            parent=cfg.get("parent"),
-            seed=cfg.get("seed"),
+            model=config.model,
+            dataset=config.dataset,
+            config=config.model_dump_json(),
+            generation=config.generation,
+            parent=config.parent,
+            seed=config.seed,
             git_commit=evidence.get("git_commit"),
             host=evidence.get("host"),
             versions=json.dumps(evidence.get("versions", {})),
@@ -178,19 +196,27 @@ class RunStore:
         """Record one epoch's metrics (replacing a row of the same epoch, as a resumed run rewrites it)."""
         with self._tx() as c:
             c.execute(epochs.delete().where(epochs.c.run_id == run_id, epochs.c.epoch >= m["epoch"]))
-            c.execute(epochs.insert().values(run_id=run_id, epoch=m["epoch"], **{k: _num(m.get(k)) for k in EPOCH_COLUMNS}))
+            c.execute(epochs.insert().values(run_id=run_id, epoch=m["epoch"], **{k: _num(m.get(k)) for k in EPOCH_METRICS}))
             c.execute(runs.update().where(runs.c.id == run_id).values(epochs_done=m["epoch"]))
 
-    def list_runs(self, generation: int | None = None, model: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+    def beat(self, run_id: int, pid: int | None = None) -> None:
+        """Refresh a run's heartbeat (and, when given, record the process that trains it)."""
+        values: dict[str, Any] = {"heartbeat_at": _now()}
+        if pid is not None:
+            values["pid"] = pid
+        with self._tx() as c:
+            c.execute(runs.update().where(runs.c.id == run_id).values(**values))
+
+    def list_runs(self, generation: int | None = None, model: str | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs, oldest first, optionally filtered."""
         q = sa.select(runs).order_by(runs.c.id)
         for col, val in (("generation", generation), ("model", model), ("status", status)):
             if val is not None:
                 q = q.where(runs.c[col] == val)
         with self._tx() as c:
-            return [_row(r) for r in c.execute(q)]
+            return [_record(r) for r in c.execute(q)]
 
-    def get_run(self, name: str) -> dict[str, Any]:
+    def get_run(self, name: str) -> RunRecord:
         """One run by name; an unknown name gets the closest known ones."""
         with self._tx() as c:
             r = c.execute(sa.select(runs).where(runs.c.name == name)).first()
@@ -199,7 +225,7 @@ class RunStore:
         if r is None:
             close = difflib.get_close_matches(name, names, n=3)
             raise RunError(f"No run named {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "; `digitlab runs` lists them."))
-        return _row(r)
+        return _record(r)
 
     def epochs(self, run_id: int) -> list[dict[str, Any]]:
         """Per-epoch metrics of one run, in order."""
@@ -214,10 +240,23 @@ class RunStore:
         except IntegrityError as err:
             raise RunError(f"Model {name!r} version {version} is already promoted.") from err
 
-    def list_promoted(self) -> list[dict[str, Any]]:
+    def list_promoted(self) -> list[PromotedRecord]:
+        """Every promoted model version, by name then version."""
+        cols = (promoted.c.name, promoted.c.version, runs.c.name.label("run"), promoted.c.path, promoted.c.created_at)
+        q = sa.select(*cols).join(runs, promoted.c.run_id == runs.c.id, isouter=True)
         with self._tx() as c:
-            q = sa.select(promoted, runs.c.name.label("run")).join(runs, promoted.c.run_id == runs.c.id, isouter=True)
-            return [_row(r) for r in c.execute(q.order_by(promoted.c.name, promoted.c.version))]
+            return [
+                PromotedRecord(r.name, r.version, r.run, Path(r.path), r.created_at)
+                for r in c.execute(q.order_by(promoted.c.name, promoted.c.version))
+            ]
+
+
+def _add_new_columns(c: sa.Connection) -> None:
+    """Columns added after a database was first made (``pid``, ``heartbeat_at``): add them to an older file."""
+    have = {col["name"] for col in sa.inspect(c).get_columns("runs")}
+    for col in runs.columns:
+        if col.name not in have:
+            c.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {col.name} {col.type.compile(c.dialect)}"))
 
 
 def _num(v: Any) -> float | None:
@@ -265,7 +304,7 @@ class _Tx:
         except OperationalError as err:
             raise _store_error(self.store.url, err) from err
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         try:
             self.ctx.__exit__(*exc)
         except OperationalError as err:
@@ -274,7 +313,6 @@ class _Tx:
             raise _store_error(self.store.url, exc[1]) from exc[1]
         if exc[0] is not None and issubclass(exc[0], SQLAlchemyError) and not issubclass(exc[0], IntegrityError):
             raise StoreError(f"The run database {self.store.url} failed: {str(exc[1]).splitlines()[0]}.") from exc[1]
-        return False
 
 
 def _store_error(url: str, err: Exception) -> StoreError:

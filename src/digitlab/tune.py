@@ -16,13 +16,10 @@ workers into failures. Selection uses validation accuracy only, never test.
 from __future__ import annotations
 
 import contextlib
-import difflib
-import inspect
 import logging
 import re
-import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,101 +29,18 @@ import yaml
 
 from .config import make_config
 from .data import DigitData, load_digits
-from .errors import ConfigError, DigitlabError, RunError, StoreError
+from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
-from .runs import run_training
+from .records import AfterRun
+from .runner import run_training
 from .store import RunStore
-from .train import StopTraining
+from .trainer import StopTraining
 from .tune_space import MACHINE_KEYS, OBJECTIVES, TYPES, Param, Space, load_space, parse_objectives, parse_space, suggest  # noqa: F401  (the tuning API)
+from .tune_storage import STUDY_NAME, TOLERANCE, default_storage, load_study, open_storage, shown_url, stored_space, study_names  # noqa: F401  (the tuning API)
 
 log = logging.getLogger("digitlab")
 SAMPLERS = ("tpe", "random", "cmaes", "nsga2")
 PRUNERS = ("median", "hyperband", "none")
-STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
-TOLERANCE = 0.001  # "within 0.1 percentage point" of the best validation accuracy
-
-
-# ---------------------------------------------------------------- storage and studies
-def default_storage(runs_dir: str | Path = "runs") -> str:
-    """SQLite beside the run database: ``<runs>/optuna.db`` (one machine; several local workers are fine)."""
-    return f"sqlite:///{Path(runs_dir) / 'optuna.db'}"
-
-
-def shown_url(url: str) -> str:
-    """The URL with any password hidden."""
-    try:
-        import sqlalchemy
-
-        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def open_storage(
-    url: str, heartbeat: int | None = 30, on_stale: Callable[[optuna.Study, Any], None] | None = None
-) -> optuna.storages.RDBStorage:
-    """An Optuna RDB storage with heartbeats (a trial silent for 2 x ``heartbeat`` s is failed by the next worker).
-
-    Connecting fails within seconds (connect timeout) with one StoreError sentence.
-    """
-    import sqlalchemy
-
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
-    elif url.startswith(("postgresql", "mysql")):
-        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
-    else:
-        engine_kwargs = {}
-    cb = "heartbeat_stale_trial_callback"  # Optuna >= 4.9; failed_trial_callback before
-    cb = cb if cb in inspect.signature(optuna.storages.RDBStorage).parameters else "failed_trial_callback"
-    beats = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat, cb: on_stale} if heartbeat else {}
-    for attempt in range(5):  # workers starting together race to create the tables: the loser tries again
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError, RuntimeError) as err:
-            first = re.sub(r"^\([\w.]+\) ", "", str(err).strip().splitlines()[0]) if str(err).strip() else type(err).__name__
-            if attempt < 4 and any(w in first.lower() for w in ("already exists", "duplicate key", "unique constraint", "locked")):
-                time.sleep(0.2 * (attempt + 1))
-                continue
-            raise StoreError(f"Cannot open the study storage {shown_url(url)}: {first[:200]}; check --storage.") from err
-    raise AssertionError("unreachable")
-
-
-def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
-    return optuna.study.get_all_study_names(storage)
-
-
-def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """An existing study; an unknown name gets the closest known ones."""
-    names = study_names(storage)
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab studies` lists them."
-        raise RunError(f"No study named {name!r} in {shown_url(storage.url)}{hint}")
-    return optuna.load_study(study_name=name, storage=storage)
-
-
-def stored_space(study: optuna.Study) -> Space:
-    """The space a study was started with (kept in its user attributes)."""
-    d = study.user_attrs.get("space")
-    if not d:
-        raise RunError(f"Study {study.study_name!r} was not started by digitlab tune (it has no search space); give --space.")
-    params = [
-        Param(
-            p["name"],
-            p["type"],
-            p.get("low"),
-            p.get("high"),
-            p.get("step"),
-            tuple(p.get("choices", ())),
-            {k: tuple(v) for k, v in p.get("when", {}).items()},
-        )
-        for p in d["params"]
-    ]
-    return Space(d["base"], params, d["objectives"])
 
 
 def make_sampler(name: str | optuna.samplers.BaseSampler | None, objectives: int, seed: int | None) -> optuna.samplers.BaseSampler:
@@ -262,7 +176,6 @@ class Objective:
                 store=self.store,
                 data=self.data,
                 hooks=hooks,
-                plots=False,
                 extra={"study": self.study, "trial": trial.number, "state": "running"},
             )
         except DigitlabError as err:  # recorded as failed by run_training; Optuna marks the trial FAIL and goes on
@@ -287,14 +200,14 @@ class Objective:
             rec = self.store.get_run(name)
         except RunError:  # the config was refused before the run existed
             return
-        seconds = rec["train_seconds"]
+        seconds = rec.train_seconds
         if seconds is None:
-            seconds = sum(e["train_seconds"] or 0 for e in self.store.epochs(rec["id"]))
+            seconds = sum(e["train_seconds"] or 0 for e in self.store.epochs(rec.id))
         trial.set_user_attr("train_seconds", seconds)
-        trial.set_user_attr("epochs_done", rec["epochs_done"] or 0)
-        if rec["best_val_acc"] is not None:
-            trial.set_user_attr("val_acc", rec["best_val_acc"])
-        self.store.update_run(rec["id"], extra={"state": state})
+        trial.set_user_attr("epochs_done", rec.epochs_done)
+        if rec.best_val_acc is not None:
+            trial.set_user_attr("val_acc", rec.best_val_acc)
+        self.store.update_run(rec.id, extra={"state": state})
 
 
 def mark_lost(store: RunStore) -> Callable[[optuna.Study, Any], None]:
@@ -306,9 +219,9 @@ def mark_lost(store: RunStore) -> Callable[[optuna.Study, Any], None]:
             rec = store.get_run(name) if name else None
         except RunError:
             return
-        if rec is not None and rec["status"] == "running":
+        if rec is not None and rec.status == "running":
             store.update_run(
-                rec["id"],
+                rec.id,
                 status="failed",
                 message=f"Its tuning worker stopped sending heartbeats; Optuna failed trial {trial.number}.",
                 extra={"state": "failed"},
@@ -345,7 +258,7 @@ def optimize(
     budget: float | None = None,
     data: DigitData | None = None,
     data_dir: str | None = None,
-    callbacks: list[Callable[[optuna.Study, Any], None]] = (),
+    callbacks: Sequence[Callable[[optuna.Study, Any], None]] = (),
 ) -> optuna.Study:
     """Run trials until ``trials`` more are done, ``timeout`` seconds pass or ``budget`` training seconds are spent.
 
@@ -424,8 +337,8 @@ def final_run(
     data: DigitData | None = None,
     data_dir: str | None = None,
     progress: Any = None,
-    hooks: list[Any] = (),
-    plots: bool = True,
+    hooks: Sequence[Any] = (),
+    after: Sequence[AfterRun] = (),
 ) -> tuple[str, Any]:
     """Retrain the chosen config once as ``<study>-final`` (test accuracy reported here, never used to choose)."""
     t = chosen_trial(study, pick)
@@ -443,7 +356,7 @@ def final_run(
         data_dir=data_dir,
         progress=progress,
         hooks=list(hooks),
-        plots=plots,
+        after=list(after),
         extra={"study": study.study_name, "final": True, "trial": t.number},
     )
 

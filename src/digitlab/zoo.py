@@ -25,13 +25,14 @@ import torch
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig, load_config
 from .data import DigitData, load_digits
-from .errors import ConfigError, TrainingError
+from .errors import ConfigError, RunFailed
 from .evidence import git_commit, machine
+from .inference import layout, normalise
 from .models import count_flops, count_params, create_model, get_spec, list_models
 from .presets import preset_dir
-from .runs import run_training
+from .runner import run_training
+from .steps import after_steps
 from .store import RunStore
-from .train import layout, normalise
 
 log = logging.getLogger("digitlab")
 RECIPES = preset_dir("zoo")
@@ -132,17 +133,23 @@ def _zoo_run(
 ) -> dict[str, Any]:
     """One recorded run and its row."""
     bar = progress_factory(cfg) if progress_factory else None
-    hooks = [bar.on_epoch] if hasattr(bar, "on_epoch") else []
+    hooks = [bar.on_epoch] if bar is not None and hasattr(bar, "on_epoch") else []
     t0 = time.perf_counter()
     try:
         with bar if bar is not None else contextlib.nullcontext():
             name, result = run_training(
-                cfg, runs_dir=runs_dir, store=store, data=data, progress=bar, hooks=hooks, plots=plots, extra={"zoo": True, "quick": quick}
+                cfg,
+                runs_dir=runs_dir,
+                store=store,
+                data=data,
+                progress=bar,
+                hooks=hooks,
+                after=after_steps(plots),
+                extra={"zoo": True, "quick": quick},
             )
-    except TrainingError as err:  # divergence: the run is recorded as failed; the other models still train
-        log.error("zoo: %s failed: %s", cfg.model, err)
-        failed = store.list_runs(model=cfg.model, status="failed")
-        return {**_static(cfg), "run": failed[-1]["name"] if failed else "", "status": "failed", "message": str(err)}
+    except RunFailed as err:  # e.g. divergence: the run is recorded as failed; the other models still train
+        log.error("zoo: %s", err)
+        return {**_static(cfg), "run": err.run, "status": "failed", "message": err.reason}
     row = {
         **_static(cfg),
         "run": name,

@@ -42,12 +42,13 @@ def train_tiny(root: Path) -> str:
     """One tiny recorded run (1 epoch, 1000 images, 1 thread), promoted as gen1."""
     from digitlab.catalog import promote
     from digitlab.config import make_config
-    from digitlab.runs import run_training
+    from digitlab.runner import run_training
+    from digitlab.steps import after_steps
     from digitlab.store import RunStore
 
     store = RunStore(runs_dir=root / "runs")
     cfg = make_config({"threads": 1, "model": "fast", "train_subset": 1000, "val_size": 500, "epochs": 1})
-    name, _ = run_training(cfg, runs_dir=root / "runs", store=store)
+    name, _ = run_training(cfg, runs_dir=root / "runs", store=store, after=after_steps())
     promote(store, name, "gen1", models_dir=root / "models")
     return name
 

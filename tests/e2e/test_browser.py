@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from synthetic import load_mnist_test
+from synthetic import MNIST_DIR, load_mnist_test
 from tiny_study import tiny_study
 
 pytestmark = pytest.mark.slow
@@ -28,6 +29,34 @@ def digit_png(tmp_path_factory):
     path = tmp_path_factory.mktemp("pictures") / "seven.png"
     Image.fromarray(255 - np.kron(images[0], np.ones((4, 4), np.uint8))).save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def two_png(tmp_path_factory) -> tuple[Path, str]:
+    """MNIST test digit 1 (labelled 2; the shipped model reads it) as a picture like ``digit_png``, and its label."""
+    from digitlab.data.idx import read_idx
+
+    image = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")[1]
+    label = int(read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")[1])
+    path = tmp_path_factory.mktemp("pictures") / f"mnist-{label}.png"
+    Image.fromarray(255 - np.kron(image, np.ones((4, 4), np.uint8))).save(path)
+    return path, str(label)
+
+
+@pytest.fixture
+def shipped_model(page, server):
+    """Recognise reads with the shipped model during the test (the 1-epoch test model may misread or refuse a digit)."""
+    from digitlab.recognize.predictor import DEFAULT_MODEL
+
+    assert page.request.put("/api/models/current", data={"ref": str(DEFAULT_MODEL)}).ok
+    yield
+    assert page.request.put("/api/models/current", data={"ref": server.run}).ok
+
+
+def shown_digit(page, root: str) -> str:
+    """The first digit read in the answer under ``root``, as shown ("7", or "not a digit")."""
+    check_answer_shown(page, root)
+    return page.locator(f"{root} .answer .digit .verdict .label").first.inner_text().strip()
 
 
 def check_answer_shown(page, root: str) -> None:
@@ -50,14 +79,16 @@ def draw_one(page) -> None:
     page.mouse.up()
 
 
-def test_choose_a_file(page, digit_png):
+def test_choose_a_file(page, digit_png, shipped_model):
     page.set_input_files("#file-input", str(digit_png))
-    check_answer_shown(page, "#answers")
+    assert shown_digit(page, "#answers") == "7"
+    assert page.locator("#answers .answer [data-testid=answer-text]").inner_text() == "“7”"
     assert page.locator("#answers .answer .source").inner_text() == "seven.png"
 
 
-def test_drop_a_file(page, digit_png):
-    data = base64.b64encode(digit_png.read_bytes()).decode()
+def test_drop_a_file(page, two_png, shipped_model):
+    path, label = two_png
+    data = base64.b64encode(path.read_bytes()).decode()
     transfer = page.evaluate_handle(
         """([b64, name]) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -68,13 +99,13 @@ def test_drop_a_file(page, digit_png):
         [data, "dropped.png"],
     )
     page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
-    check_answer_shown(page, "#answers")
+    assert shown_digit(page, "#answers") == label
     assert page.locator("#answers .answer .source").inner_text() == "dropped.png"
 
 
-def test_draw_a_digit(page, digit_png, shot):
+def test_draw_a_digit(page, digit_png, shipped_model, shot):
     draw_one(page)
-    check_answer_shown(page, "#pad-answer")
+    assert shown_digit(page, "#pad-answer") == "1"
     page.click("#pad-undo")
     page.locator("#pad-answer .answer").wait_for(state="detached", timeout=TIMEOUT_MS)  # empty pad: the hint again
     draw_one(page)
@@ -151,7 +182,7 @@ def record_failed_run(runs) -> str:
     """A tiny recorded run that fails in its first epoch: it has no training time, accuracy or loss."""
     from digitlab.config import make_config
     from digitlab.errors import DigitlabError
-    from digitlab.runs import run_training
+    from digitlab.runner import run_training
 
     def stop(metrics: dict) -> None:
         raise Killed("stopped in the first epoch")

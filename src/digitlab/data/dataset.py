@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
+from ..fsio import write_atomic
 from .idx import read_idx
 from .sources import FILES, cache_dir, locate
 
@@ -69,9 +70,7 @@ def pixel_stats(images: np.ndarray, key: str) -> tuple[float, float]:
     mean, std = float(x.mean()), float(x.std())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"mean": mean, "std": std}))
-        tmp.replace(path)
+        write_atomic(path, json.dumps({"mean": mean, "std": std}))
     except OSError:
         pass  # a read-only cache only costs a recomputation
     return mean, std

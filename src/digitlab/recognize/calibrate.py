@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from ..config import TrainConfig
 from ..data import DigitData
 from ..errors import CheckpointError
-from ..models import DigitNet
-from ..train import layout, normalise
-from .rejection import ModelView, Rejector
+from ..inference import model_view
+from ..records import RunFolder, TrainResult
+from .rejection import Rejector
 
+log = logging.getLogger("digitlab")
 TRAIN_FIT_IMAGES = 20_000  # training images whose features fit the detectors: enough for a 128-D covariance
-
-
-@torch.no_grad()
-def model_view(
-    model: DigitNet, x: torch.Tensor, mean: float, std: float, labels: torch.Tensor | None = None, batch: int = 1000
-) -> ModelView:
-    """Features and logits of images ``x``: uint8 ``(N, 28, 28)`` or float in [0, 1]."""
-    model.eval()
-    fmt = layout(model)
-    feats, logits = [], []
-    for i in range(0, len(x), batch):
-        xb = x[i : i + batch]
-        xb = normalise(xb, mean, std) if xb.dtype == torch.uint8 else ((xb.float() - mean) / std).unsqueeze(1)
-        f = model.forward_features(xb.contiguous(memory_format=fmt))
-        feats.append(f)
-        logits.append(model.head(f))
-    return ModelView(torch.cat(feats), torch.cat(logits), labels)
 
 
 def fit_rejection(path: Path, data: DigitData, tpr: float = 0.99) -> dict[str, Any]:
@@ -49,3 +35,11 @@ def fit_rejection(path: Path, data: DigitData, tpr: float = 0.99) -> dict[str, A
     ckpt["rejection"] = rejector.state_dict()
     save_checkpoint(path, {k: v for k, v in ckpt.items() if k != "format"})
     return {"threshold": rejector.threshold, "tpr": tpr}
+
+
+def calibrate_run(folder: RunFolder, cfg: TrainConfig, data: DigitData, result: TrainResult) -> None:
+    """After-training step: calibrate the run's ``best.pt`` (when ``cfg.calibrate`` and a validation split allow it)."""
+    if not cfg.calibrate or not folder.best.is_file() or len(data.val_y) < 100:
+        return
+    cal = fit_rejection(folder.best, data, cfg.reject_tpr)
+    log.info("'not a digit' threshold %.3f calibrated to accept %.1f%% of validation digits", cal["threshold"], 100 * cal["tpr"])

@@ -16,7 +16,7 @@ import torch
 from ..checkpoint import load_checkpoint, model_from_checkpoint
 from ..data.dataset import load_raw
 from ..errors import CheckpointError
-from .calibrate import model_view
+from ..inference import model_view
 from .checks import input_reasons
 from .ood_metrics import FPR95_DEFINITION, ood_metrics
 from .rejection import Rejector

@@ -15,16 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import load_checkpoint, model_from_checkpoint
+from ..checkpoint import DEFAULT_MODEL, load_checkpoint, model_from_checkpoint
 from ..errors import DigitlabError
-from .calibrate import model_view
+from ..inference import model_view
 from .checks import input_reasons
 from .image_io import MAX_PIXELS, read_picture
 from .preprocess import DECODE_SIDE
 from .rejection import Rejector
 from .segment import segment_digits
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default.pt"
 NOT_A_DIGIT = "not a digit"
 
 

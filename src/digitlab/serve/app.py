@@ -9,7 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import __version__
+from ..version import __version__
 from . import config_api, jobs_api, models_api, predict_api, runs_api, studies_api
 from .errors import detail, install_handlers
 from .lab import Lab, get_lab, public_info

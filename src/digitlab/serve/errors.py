@@ -10,7 +10,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import DigitlabError
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DigitlabError,
+    ImageError,
+    ModelError,
+    RunError,
+    RunFailed,
+    StoreError,
+    TrainingError,
+)
 
 log = logging.getLogger("digitlab")
 
@@ -74,15 +85,40 @@ def validation_sentence(errors: list[dict[str, Any]]) -> str:
     return f"{where}: {msg[:1].lower() + msg[1:]}."
 
 
-async def _lab_error(request: Request, err: DigitlabError) -> JSONResponse:
-    return detail(err.http_status, str(err))
+# The library's errors and their HTTP statuses (the server's own errors above carry theirs).
+STATUS: dict[type[DigitlabError], int] = {
+    ConfigError: 422,
+    DataError: 400,
+    ModelError: 404,
+    CheckpointError: 422,
+    RunError: 409,
+    StoreError: 503,
+    TrainingError: 422,  # e.g. the loss became NaN: the config asked for too high a learning rate
+    ImageError: 422,
+}
 
 
-async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
+def status_of(err: BaseException) -> int:
+    """The HTTP status of a lab error: its own, its class's, a failed run's cause's, else 400."""
+    if isinstance(err, RunFailed):
+        return status_of(err.cause) if isinstance(err.cause, DigitlabError) else 500
+    own = getattr(err, "http_status", None)
+    if isinstance(own, int):
+        return own
+    return next((STATUS[c] for c in type(err).__mro__ if c in STATUS), 400)
+
+
+async def _lab_error(request: Request, err: Exception) -> JSONResponse:
+    return detail(status_of(err), str(err))
+
+
+async def _invalid(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, RequestValidationError)
     return detail(422, validation_sentence(list(err.errors())))
 
 
-async def _http(request: Request, err: HTTPException) -> JSONResponse:
+async def _http(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, HTTPException)
     sentence = str(err.detail)
     if err.status_code == 404 and sentence == "Not Found":
         sentence = f"There is no page or API route at {request.url.path}."

@@ -10,11 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from .. import __version__
 from ..config import make_config
-from ..errors import DigitlabError
-from ..runs import run_training
+from ..errors import DigitlabError, RunFailed
 from ..store import RunStore
+from ..version import __version__
 from .jobs import Job, JobProgress, JobQueue
 from .model_slot import ModelSlot, default_ref
 from .settings import Settings
@@ -46,26 +45,29 @@ class Lab:
         return cls(settings, store, slot)
 
     def train(self, job: Job) -> None:
-        """Train ``job`` as a recorded run; cancellation ends it as ``cancelled`` (the run as ``interrupted``)."""
+        """Train ``job`` as a recorded run; cancellation ends it as ``cancelled`` (the run as ``interrupted``).
+
+        The training stack (loop, augmentation, plotting) is imported here, when a job starts, so that serving
+        pictures never loads it.
+        """
+        from .. import api
+
         cfg = make_config(job.config)
         progress = JobProgress(job, cfg.epochs)
+        lab = api.Lab(self.settings.runs_dir, self.settings.db, self.settings.models_dir, self.settings.data_dir)
         try:
-            name, result = run_training(
-                cfg,
-                runs_dir=self.settings.runs_dir,
-                store=self.store,
-                data_dir=self.settings.data_dir,
-                progress=progress,
-                hooks=[progress.on_epoch],
-                extra={"job": job.id},
-            )
+            run = api.train(cfg, lab=lab, progress=progress, hooks=[progress.on_epoch], extra={"job": job.id})
+        except RunFailed as err:
+            job.update(status="failed", message=err.reason, run=err.run)
+            return
         except DigitlabError as err:
             job.update(status="failed", message=str(err))
             return
-        cancelled = job.cancel.is_set() and result.status == "interrupted"
+        status = run.record.status
+        cancelled = job.cancel.is_set() and status == "interrupted"
         job.update(
-            status="cancelled" if cancelled else result.status,
-            run=name,
+            status="cancelled" if cancelled else status,
+            run=run.name,
             message="stopped on request; the run is recorded as interrupted" if cancelled else None,
         )
 

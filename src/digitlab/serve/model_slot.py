@@ -19,8 +19,8 @@ def default_ref(store: RunStore) -> str | None:
     if DEFAULT_MODEL.is_file():
         return str(DEFAULT_MODEL)
     for rec in reversed(store.list_runs(status="completed")):
-        if (Path(rec["run_dir"]) / "weights" / "best.pt").is_file():
-            return rec["name"]
+        if rec.folder.best.is_file():
+            return rec.name
     return None
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from ..catalog import promoted_models
 from ..errors import RunError
 from ..recognize.predictor import DEFAULT_MODEL
 from .errors import NotFound
@@ -27,31 +27,15 @@ class ModelChoice(BaseModel):
 
 
 def promoted(lab: Lab) -> list[dict[str, Any]]:
-    """Promoted models with their run's generation and accuracies (from the model's JSON sidecar)."""
-    out = []
-    for p in lab.store.list_promoted():
-        side = Path(p["path"]).with_suffix(".json")
-        meta = json.loads(side.read_text()) if side.is_file() else {}
-        out.append(
-            {
-                "name": p["name"],
-                "version": p["version"],
-                "ref": f"{p['name']}:v{p['version']}",
-                "run": p["run"],
-                "created_at": p["created_at"],
-                "generation": meta.get("generation"),
-                "best_val_acc": meta.get("best_val_acc"),
-                "test_acc": meta.get("test_acc"),
-            }
-        )
-    return out
+    """Promoted models with their run's generation and accuracies."""
+    return [{**asdict(p), "path": str(p.path), "ref": p.ref} for p in promoted_models(lab.store)]
 
 
 @router.get("", summary="Promoted models, completed runs and the model Recognise uses")
 def list_models(lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """`current` is what Recognise uses; `runs` are completed runs that can be chosen by name."""
     runs = [
-        {"name": r["name"], "model": r["model"], "generation": r["generation"], "test_acc": r["test_acc"]}
+        {"name": r.name, "model": r.model, "generation": r.generation, "test_acc": r.test_acc}
         for r in lab.store.list_runs(status="completed")
     ]
     return clean(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,60 +9,33 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
 from ..errors import RunError
-from ..store import EPOCH_COLUMNS
+from ..records import CSV_FIELDS, RunRecord
+from ..run_lock import live_status
 from .errors import NotFound
 from .jsonable import clean
 from .lab import Lab, get_lab
 from .static_files import FILE_HEADERS
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
-KEY_PARAMS = ("optimizer", "lr", "batch_size", "epochs", "train_subset", "augment")
 SUMMARY = (
-    "name",
-    "status",
-    "model",
-    "dataset",
-    "generation",
-    "parent",
-    "seed",
-    "created_at",
-    "finished_at",
-    "epochs_done",
-    "train_seconds",
-    "eval_seconds",
-    "best_epoch",
-    "best_val_acc",
-    "best_val_loss",
-    "test_acc",
-    "test_loss",
-    "message",
-)
+    "name", "status", "model", "dataset", "generation", "parent", "seed", "created_at", "finished_at", "epochs_done",
+    "train_seconds", "eval_seconds", "best_epoch", "best_val_acc", "best_val_loss", "test_acc", "test_loss", "message", "key_params",
+)  # fmt: skip
 TEXT_SUFFIXES = {".log", ".csv", ".yaml", ".yml", ".json", ".txt"}
 
 
-def summary(rec: dict[str, Any]) -> dict[str, Any]:
-    """The list view of one run: its columns plus the key parameters of its config."""
-    cfg = json.loads(rec["config"])
-    return {**{k: rec.get(k) for k in SUMMARY}, "params": {k: cfg.get(k) for k in KEY_PARAMS}}
+def summary(rec: RunRecord) -> dict[str, Any]:
+    """The list view of one run: its columns (missing figures are null), its live status and its key parameters."""
+    d = rec.to_json()
+    return {k: d[k] for k in SUMMARY} | {"status": live_status(rec)}
 
 
-def find_run(lab: Lab, name: str) -> dict[str, Any]:
+def find_run(lab: Lab, name: str) -> RunRecord:
     """The run record, or 404 with the store's suggestion."""
     try:
         return lab.store.get_run(name)
     except RunError as err:
         raise NotFound(str(err)) from err
-
-
-def run_files(folder: Path) -> list[str]:
-    """Files of a run folder, relative, hidden and temporary ones left out."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        str(p.relative_to(folder))
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
 
 
 @router.get("", summary="All recorded runs with key parameters")
@@ -84,10 +56,10 @@ def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     return clean(
         {
             **summary(rec),
-            "config": json.loads(rec["config"]),
-            "extra": json.loads(rec["extra"] or "{}"),
-            "epochs": lab.store.epochs(rec["id"]),
-            "files": run_files(Path(rec["run_dir"])),
+            "config": rec.config.model_dump(),
+            "extra": rec.extra,
+            "epochs": lab.store.epochs(rec.id),
+            "files": rec.folder.files() if rec.run_dir.is_dir() else [],
         }
     )
 
@@ -96,7 +68,7 @@ def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
 def get_metrics(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """Train, validation and test loss/accuracy, learning rate and timing per epoch."""
     rec = find_run(lab, name)
-    return clean({"name": rec["name"], "columns": ["epoch", *EPOCH_COLUMNS], "epochs": lab.store.epochs(rec["id"])})
+    return clean({"name": rec.name, "columns": list(CSV_FIELDS), "epochs": lab.store.epochs(rec.id)})
 
 
 def safe_file(folder: Path, rel: str, what: str = "run folder") -> Path:
@@ -114,6 +86,6 @@ def safe_file(folder: Path, rel: str, what: str = "run folder") -> Path:
 @router.get("/{name}/files/{path:path}", summary="A file of a run folder (plots, train.log, metrics.csv, ...)")
 def get_file(name: str, path: str, lab: Lab = Depends(get_lab)) -> FileResponse:
     """Only files inside the run's folder are served; ``..``, absolute paths and links out give 404."""
-    target = safe_file(Path(find_run(lab, name)["run_dir"]), path)
+    target = safe_file(find_run(lab, name).run_dir, path)
     text = target.suffix.lower() in TEXT_SUFFIXES
     return FileResponse(target, media_type="text/plain; charset=utf-8" if text else None, headers=FILE_HEADERS)

@@ -21,14 +21,14 @@ PLOTS = ("history.png", "importance.png", "parallel.png", "pareto.png")  # writt
 
 def storage_url(lab: Lab) -> str:
     """The server's study storage: ``--studies URL``, else SQLite beside the runs (as ``digitlab tune`` uses)."""
-    from ..tune import default_storage
+    from ..tune_storage import default_storage
 
     return lab.settings.study_storage or default_storage(lab.settings.runs_dir)
 
 
 def open_studies(lab: Lab) -> Any:
     """The Optuna storage, or None while nothing has been tuned (a missing SQLite file is not created by looking)."""
-    from ..tune import open_storage
+    from ..tune_storage import open_storage
 
     url = storage_url(lab)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
@@ -43,7 +43,7 @@ def plots_folder(lab: Lab) -> Path:
 @router.get("", summary="The tuning studies: trials by state and best validation accuracy")
 def list_studies(lab: Lab = Depends(get_lab)) -> list[dict[str, Any]]:
     """One summary per study, as `digitlab studies` prints; empty before the first `digitlab tune`."""
-    from ..tune_plots import study_list
+    from ..tune_report import study_list
 
     storage = open_studies(lab)
     return clean(study_list(storage)) if storage is not None else []
@@ -52,8 +52,8 @@ def list_studies(lab: Lab = Depends(get_lab)) -> list[dict[str, Any]]:
 @router.get("/{name}", summary="One study: trials, best params, fewest trainings, importances, Pareto front, plots")
 def get_study(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """What `digitlab study NAME` shows, plus the names of its plot files (to fetch from ``/plots/``)."""
-    from ..tune import load_study
-    from ..tune_plots import study_report
+    from ..tune_report import study_report
+    from ..tune_storage import load_study
 
     storage = open_studies(lab)
     if storage is None:

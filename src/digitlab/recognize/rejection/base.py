@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ...errors import ModelError
-
-
-@dataclass
-class ModelView:
-    """What a detector sees of a batch: penultimate ``features (N, D)`` and ``logits (N, C)``; labels when fitting."""
-
-    features: torch.Tensor
-    logits: torch.Tensor
-    labels: torch.Tensor | None = None
+from ...inference import ModelView
 
 
 class Detector:

@@ -64,7 +64,9 @@ class Rejector:
 
     def combined(self, view: ModelView | None, raw: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Mean log p-value over detectors (N,); higher = more digit-like."""
-        raw = raw or self.scores(view)
+        if raw is None:
+            assert view is not None, "combined() needs a view or raw scores"
+            raw = self.scores(view)
         return torch.stack([self.log_p(n, s) for n, s in raw.items()]).mean(0)
 
     def state_dict(self) -> dict[str, Any]:

@@ -20,6 +20,8 @@ class Mahalanobis(Detector):
 
     def fit(self, view: ModelView) -> None:
         f, y = view.features.double(), view.labels
+        if y is None:
+            raise ValueError("Mahalanobis needs labelled training features")
         classes = int(y.max()) + 1
         self.means = torch.stack([f[y == c].mean(0) for c in range(classes)])
         centred = f - self.means[y]

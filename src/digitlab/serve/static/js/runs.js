@@ -6,7 +6,7 @@ import { t } from './i18n.js';
 
 const COLUMNS = [
   ['name', (r) => r.name], ['status', (r) => r.status], ['model', (r) => r.model],
-  ['params', (r) => `${r.params.optimizer} lr=${r.params.lr} bs=${r.params.batch_size} ep=${r.params.epochs}`],
+  ['params', (r) => r.key_params], // computed once, by the server (records.key_params)
   ['generation', (r) => r.generation ?? ''], ['best_val_acc', (r) => r.best_val_acc], ['test_acc', (r) => r.test_acc],
   ['train_seconds', (r) => r.train_seconds], ['created_at', (r) => r.created_at],
 ];

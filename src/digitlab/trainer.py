@@ -12,7 +12,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +27,9 @@ from .data.augment import augment_batch
 from .data.outliers import synthetic_outliers
 from .errors import TrainingError
 from .evidence import versions
+from .inference import evaluate, layout
 from .models import DigitNet, create_model
+from .records import TrainResult
 
 EpochHook = Callable[[dict[str, Any]], None]
 
@@ -76,47 +78,6 @@ class BatchProgress(Protocol):
     """Receives live per-batch numbers (for a progress bar); optional."""
 
     def batch(self, epoch: int, done: int, total: int, loss: float, acc: float) -> None: ...
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or stopped) run produced."""
-
-    status: str  # completed | interrupted | early-stopped | a StopTraining status (pruned)
-    history: list[dict[str, Any]]
-    best: dict[str, Any]
-    model: DigitNet
-    train_seconds: float
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
-def normalise(x_u8: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    """uint8 ``(N, 28, 28)`` -> float ``(N, 1, 28, 28)`` with the training split's mean/std."""
-    return x_u8.unsqueeze(1).float().mul_(1 / (255 * std)).sub_(mean / std)
-
-
-def layout(model: torch.nn.Module) -> torch.memory_format:
-    """channels_last for convolutional nets: oneDNN's CPU convolutions run about 2x faster in it."""
-    has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    return torch.channels_last if has_conv else torch.contiguous_format
-
-
-@torch.no_grad()
-def evaluate(
-    model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: float, std: float, batch_size: int = 1000
-) -> dict[str, Any]:
-    """Loss, accuracy and predictions of ``model`` on uint8 images; returns numbers, prints nothing."""
-    was_training = model.training
-    model.eval()
-    loss_sum, preds, fmt = 0.0, [], layout(model)
-    for i in range(0, len(x_u8), batch_size):
-        logits = model(normalise(x_u8[i : i + batch_size], mean, std).contiguous(memory_format=fmt))
-        loss_sum += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
-        preds.append(logits.argmax(1))
-    model.train(was_training)
-    pred = torch.cat(preds) if preds else torch.empty(0, dtype=torch.long)
-    n = max(len(y), 1)
-    return {"loss": loss_sum / n, "acc": (pred == y).float().sum().item() / n, "pred": pred}
 
 
 def lr_factor(cfg: TrainConfig, step: int, total: int, per_epoch: int) -> float:
@@ -291,8 +252,11 @@ def evaluate_epoch(cfg: TrainConfig, model: torch.nn.Module, data: DigitData) ->
     t0 = time.perf_counter()
     out: dict[str, float] = {}
     for split, x, y in (("val", data.val_x, data.val_y), ("test", data.test_x, data.test_y)):
-        r = evaluate(model, x, y, data.mean, data.std, cfg.eval_batch_size) if len(y) else {"loss": float("nan"), "acc": float("nan")}
-        out[f"{split}_loss"], out[f"{split}_acc"] = r["loss"], r["acc"]
+        if len(y):
+            r = evaluate(model, x, y, data.mean, data.std, cfg.eval_batch_size)
+            out[f"{split}_loss"], out[f"{split}_acc"] = r.loss, r.acc
+        else:  # no validation split (val_size=0): NaN, and the last epoch is kept
+            out[f"{split}_loss"], out[f"{split}_acc"] = float("nan"), float("nan")
     out["eval_seconds"] = time.perf_counter() - t0
     return out
 
@@ -302,7 +266,7 @@ def train(
     data: DigitData,
     *,
     weights_dir: Path | None = None,
-    on_epoch: list[EpochHook] = (),
+    on_epoch: Sequence[EpochHook] = (),
     progress: BatchProgress | None = None,
     resume: dict[str, Any] | None = None,
 ) -> TrainResult:

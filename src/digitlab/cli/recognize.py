@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from .cli import Ctx, app
-from .console import console, err_console, pct, table
+from ..console import console, err_console, pct, table
+from .base import Ctx, app
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
 
@@ -21,7 +21,7 @@ def expand_sources(items: list[str]) -> list[tuple[str, str | bytes | None, str 
     out: list[tuple[str, str | bytes | None, str | None]] = []
     for item in items:
         if item == "-":
-            from .recognize.image_io import MAX_BYTES, read_limited  # here: PIL is not loaded for other commands
+            from ..recognize.image_io import MAX_BYTES, read_limited  # here: PIL is not loaded for other commands
 
             out.append(("<stdin>", read_limited(sys.stdin.buffer, MAX_BYTES, "The picture on stdin"), None))
         elif Path(item).is_dir():
@@ -61,24 +61,23 @@ def predict(
     ),
 ) -> None:
     """Read the digit(s) in pictures, or say "not a digit"; one line per picture. Exit 1 if any picture failed."""
-    from .catalog import resolve
-    from .recognize.explain import write_explanation
-    from .recognize.predictor import DEFAULT_MODEL, Answer, Predictor
+    from ..catalog import resolve
+    from ..recognize.explain import write_explanation
+    from ..recognize.predictor import Answer, Predictor
 
-    path = resolve(model, Ctx.store(), Ctx.models_dir) if model else DEFAULT_MODEL
-    predictor = Predictor(path, reject_tpr)
+    predictor = Predictor(resolve(model, Ctx.store(), Ctx.models_dir), reject_tpr)
     writer = csv.writer(sys.stdout) if as_csv else None
     if writer:
         writer.writerow(["source", "text", "index", "label", "confidence", "accepted", "reason", "score", "error"])
     failed = 0
     for label, src, error in expand_sources(sources):
-        answer = Answer(label, "", [], error) if error else predictor.predict(src, name=label)
+        answer = Answer(label, "", [], error) if error or src is None else predictor.predict(src, name=label)
         failed += not answer.ok
         d = answer.to_dict()
         if as_json:
             sys.stdout.write(json.dumps(d) + "\n")
         elif writer:
-            for i, dg in enumerate(d["digits"]) or [(0, None)]:
+            for i, dg in list(enumerate(d["digits"])) or [(0, None)]:  # a picture with no digit still gets its line
                 writer.writerow(
                     [
                         label,
@@ -94,7 +93,7 @@ def predict(
                 )
         else:
             (err_console if answer.error else console).print(_line(d), markup=False)
-        if explain and answer.ok:
+        if explain and answer.ok and src is not None:
             write_explanation(answer, src, explain)
     if failed:
         raise typer.Exit(1)
@@ -106,38 +105,17 @@ def ood_eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """AUROC / FPR@95 / AUPR per out-of-distribution set and detector, and the accept/reject table."""
-    from .catalog import resolve
-    from .recognize.ood_eval import ood_eval
+    from ..catalog import resolve, save_ood_results
+    from ..recognize.ood_eval import ood_eval
 
     store = Ctx.store()
     path = resolve(ref, store, Ctx.models_dir)
     r = ood_eval(path, Ctx.data_dir)
-    _save_with_run(store, ref, r)
+    save_ood_results(store, ref, r)
     if as_json:
         sys.stdout.write(json.dumps(r) + "\n")
         return
     print_ood(r)
-
-
-def _save_with_run(store, ref: str, r: dict) -> None:
-    """Keep the results with the run they evaluate (ood.json and the database), when ``ref`` is a run."""
-    from .errors import RunError
-
-    try:
-        rec = store.get_run(ref)
-    except RunError:
-        return
-    (Path(rec["run_dir"]) / "ood.json").write_text(json.dumps(r, indent=2))
-    store.update_run(
-        rec["id"],
-        extra={
-            "ood": {
-                "accepted_acc": r["accepted_acc"],
-                "wrongly_rejected": r["wrongly_rejected"],
-                **{s: v["detectors"]["combined"] for s, v in r["sets"].items()},
-            }
-        },
-    )
 
 
 def print_ood(r: dict) -> None:

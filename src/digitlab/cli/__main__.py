@@ -1,0 +1,5 @@
+"""``python -m digitlab.cli``."""
+
+from . import run
+
+run()

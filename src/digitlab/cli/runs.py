@@ -1,0 +1,175 @@
+"""Commands about training and recorded runs: params, train, summary, runs, show, compare, eval, promote, models."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+
+import typer
+
+from ..console import TrainProgress, console, err_console, pct, secs, table
+from ..records import CSV_FIELDS
+from .base import Ctx, app, fmt, load_cli_config, print_summary, raise_interrupt
+
+
+@app.command()
+def params(markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table of docs/params.md.")) -> None:
+    """List every parameter: name, type, default, allowed range, unit, meaning."""
+    from ..config import param_rows, params_markdown
+
+    if markdown:
+        sys.stdout.write(params_markdown())
+        return
+    cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
+    console.print(table("Parameters (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in param_rows()]))
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def train(
+    overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. epochs=1 lr=0.01"),
+    config: str | None = typer.Option(None, "--config", "-c", help="YAML config file, or a shipped preset by name: default, fast, ..."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue the interrupted (or killed) run of this name."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots at the end."),
+) -> None:
+    """Train a model as a recorded run (folder, log, database rows, best.pt/last.pt, plots)."""
+    from .. import api
+
+    signal.signal(signal.SIGTERM, raise_interrupt)  # SIGTERM saves like Ctrl-C
+    lab = Ctx.lab()
+    if resume:
+        rec = lab.store().get_run(resume)
+        with TrainProgress(rec.config.epochs, rec.epochs_done) as bar:
+            run = api.resume(resume, lab=lab, plots=not no_plots, progress=bar)
+    else:
+        cfg = load_cli_config(config, overrides or [])
+        with TrainProgress(cfg.epochs) as bar:
+            run = api.train(cfg, lab=lab, plots=not no_plots, progress=bar, hooks=[bar.on_epoch])
+    rec = run.record
+    print_summary(rec)
+    if rec.status == "interrupted":
+        err_console.print(f"[yellow]Interrupted.[/] Continue with: digitlab train --resume {rec.name}")
+        raise typer.Exit(130)
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def summary(
+    overrides: list[str] = typer.Argument(None, help="key=value, e.g. model=cnn model_kwargs.width=64"),
+    config: str | None = typer.Option(None, "--config", "-c", help="YAML config file, or a shipped preset by name: default, fast, ..."),
+) -> None:
+    """Layer-by-layer output shapes and parameter counts of a model."""
+    from ..models import count_params, create_model, get_spec
+    from ..models.summary import count_flops, summarize
+
+    cfg = load_cli_config(config, overrides or [])
+    spec = get_spec(cfg.model)
+    model = create_model(cfg.model, **cfg.model_kwargs)
+    rows = [[r.name, r.type, "[N," + ",".join(map(str, r.output_shape[1:])) + "]", f"{r.params:,}"] for r in summarize(model)]
+    console.print(table(f"{cfg.model}: {spec.summary}", ["layer", "type", "output shape", "params"], rows))
+    console.print(f"parameters: {count_params(model):,}   MACs per image: {count_flops(model) / 1e6:.2f} M   paper: {spec.paper}")
+    console.print(f"arguments: {json.dumps({**spec.kwargs, **cfg.model_kwargs})}")
+
+
+@app.command()
+def runs(
+    generation: int | None = typer.Option(None, "--generation", "-g", help="Only runs of this generation."),
+    model: str | None = typer.Option(None, "--model", help="Only runs of this model."),
+    status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+) -> None:
+    """Table of all recorded runs (a run whose trainer died shows as killed: resume it with train --resume)."""
+    from ..run_lock import live_status
+
+    recs = Ctx.store().list_runs(generation, model, status)
+    rows = [
+        [r.name, r.model, r.key_params, r.generation, pct(r.best_val_acc), pct(r.test_acc), secs(r.train_seconds), live_status(r)]
+        for r in recs
+    ]
+    console.print(table(f"Runs ({len(recs)})", ["name", "model", "key params", "gen", "best val", "test", "train time", "status"], rows))
+
+
+@app.command()
+def show(run: str = typer.Argument(..., help="Run name.")) -> None:
+    """One run: config, per-epoch metrics, time and files."""
+    from ..run_lock import live_status
+
+    store = Ctx.store()
+    rec = store.get_run(run)
+    print_summary(rec, live_status(rec))
+    console.print(table("Config", ["parameter", "value"], [[k, json.dumps(v)] for k, v in rec.config.model_dump().items()]))
+    cols = [c for c in CSV_FIELDS if c != "images_per_s"]
+    console.print(table("Epochs", cols, [[fmt(e[c], c) for c in cols] for e in store.epochs(rec.id)]))
+    files = rec.folder.files() if rec.run_dir.is_dir() else []
+    console.print(table(f"Files in {rec.run_dir}", ["file"], [[f] for f in files]))
+    if rec.message:
+        console.print(f"[red]message:[/] {rec.message}")
+    extra = dict(rec.extra)
+    ood = extra.pop("ood", None)
+    if ood:  # written by `digitlab ood-eval RUN`; the full results are in the run folder's ood.json
+        rows = [[name, pct(m["auroc"]), pct(m["fpr95"])] for name, m in ood.items() if isinstance(m, dict)]
+        title = (
+            f"Saying 'not a digit' (combined detector): accuracy on accepted {pct(ood['accepted_acc'])}, "
+            f"wrongly rejected {pct(ood['wrongly_rejected'])}"
+        )
+        console.print(table(title, ["outlier set", "AUROC", "FPR@95"], rows))
+    if extra:
+        console.print(f"extra: {json.dumps(extra)}")
+
+
+@app.command()
+def compare(
+    names: list[str] = typer.Argument(..., help="Two or more run names."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="PNG to write (default runs/compare-<names>.png)."),
+) -> None:
+    """Side-by-side table of runs and one PNG overlaying their curves."""
+    from .. import api
+
+    c = api.compare(*names, out=out, lab=Ctx.lab())
+    fields = ["model", "status", "epochs_done", "best_val_acc", "test_acc", "train_seconds", "best_epoch", "generation"]
+    cfgs = [r.config.model_dump() for r in c.runs]
+    rows = [[f, *[fmt(getattr(r, f), f) for r in c.runs]] for f in fields]
+    rows += [[k, *[json.dumps(cfg.get(k)) for cfg in cfgs]] for k in c.differing]
+    console.print(table("Comparison", ["", *names], rows))
+    console.print(f"curves: {c.curves}")
+
+
+@app.command("eval")
+def eval_cmd(
+    ref: str = typer.Argument(..., help="Run name, checkpoint file (.pt/.ckpt) or promoted model name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Re-evaluate a saved model on the test split: loss, accuracy, per-class accuracy, confusion matrix."""
+    from ..catalog import evaluate_checkpoint, resolve
+
+    r = evaluate_checkpoint(resolve(ref, Ctx.store(), Ctx.models_dir), Ctx.data_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(r) + "\n")
+        return
+    console.print(f"{r['checkpoint']} ({r['model']}): test loss {r['loss']:.4f}, accuracy {pct(r['acc'])} on {r['n']} images")
+    console.print(table("Per-class accuracy", ["class", "accuracy"], [[c, pct(a)] for c, a in zip(r["classes"], r["per_class_acc"])]))
+    confusion = [[c, *row] for c, row in zip(r["classes"], r["confusion"])]
+    console.print(table("Confusion matrix (rows true, columns predicted)", ["", *r["classes"]], confusion))
+
+
+@app.command()
+def promote(
+    run: str = typer.Argument(..., help="Run name."),
+    as_name: str = typer.Option(..., "--as", help="Name of the promoted model, e.g. gen1."),
+    new_version: bool = typer.Option(False, "--new-version", help="Add a new version when the name exists."),
+) -> None:
+    """Store a run's best weights as a named, never-overwritten model under models/."""
+    from ..catalog import promote as do_promote
+
+    dest = do_promote(Ctx.store(), run, as_name, new_version, Ctx.models_dir)
+    console.print(f"promoted {run} -> {dest}")
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """Promoted models and their versions."""
+    from ..catalog import promoted_models
+
+    rows = [
+        [p.name, f"v{p.version}", p.run, str(p.path), p.created_at, p.generation, pct(p.test_acc)] for p in promoted_models(Ctx.store())
+    ]
+    console.print(table("Promoted models", ["name", "version", "run", "path", "created", "gen", "test"], rows))

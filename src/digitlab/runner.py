@@ -1,0 +1,237 @@
+"""Recorded runs: a never-reused folder per run, its files, its database rows, and the one entry point that trains.
+
+``runs/<name>/`` (see :class:`~digitlab.records.RunFolder`): ``config.yaml`` (resolved config + evidence),
+``train.log``, ``metrics.csv``, ``weights/best.pt`` + ``weights/last.pt``, ``plots/``, ``run.json``.
+What happens after training (calibrating "not a digit", plots) is given to the run as ``after`` steps: this module
+knows nothing of recognition or plotting.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .checkpoint import load_checkpoint
+from .config import TrainConfig, make_config
+from .data import DigitData, load_digits
+from .errors import DigitlabError, RunError, RunFailed
+from .evidence import git_commit, host, versions
+from .fsio import write_atomic
+from .models.registry import check_model_args
+from .records import CSV_FIELDS, FINAL_STATUSES, AfterRun, RunFolder, TrainResult
+from .run_lock import RunLock
+from .store import RunStore
+from .trainer import BatchProgress, EpochHook, train
+
+log = logging.getLogger("digitlab")
+
+
+def new_run_dir(root: Path, name: str | None, model: str) -> RunFolder:
+    """Create ``root/<name>``; an explicit name must be new, an empty one becomes ``model``, ``model-2``, ..."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        if name:
+            try:
+                (root / name).mkdir()
+            except FileExistsError:
+                raise RunError(f"Run {name!r} already exists in {root}; choose another name or leave name empty for a fresh one.") from None
+            return RunFolder(root / name)
+        for i in range(1, 100_000):
+            cand = root / (model if i == 1 else f"{model}-{i}")
+            try:
+                cand.mkdir()  # atomic: two processes never get the same folder
+                return RunFolder(cand)
+            except FileExistsError:
+                continue
+    except PermissionError as err:
+        raise RunError(f"Cannot write to the runs folder {root}: permission denied; choose another with --runs-dir.") from err
+    except OSError as err:
+        raise RunError(f"Cannot create a run folder in {root}: {err.strerror}.") from err
+    raise RunError(f"No free run name left for {model!r} in {root}.")
+
+
+class Recorder:
+    """The ``on_epoch`` hook that writes the database row, then ``metrics.csv`` from the database, and the log line.
+
+    The database is the source of truth: a resumed run whose ``metrics.csv`` was deleted gets it back whole.
+    """
+
+    def __init__(self, store: RunStore, run_id: int, folder: RunFolder):
+        self.store, self.run_id, self.folder = store, run_id, folder
+
+    def __call__(self, m: dict[str, Any]) -> None:
+        self.store.add_epoch(self.run_id, m)
+        write_metrics_csv(self.folder, self.store.epochs(self.run_id))
+        log.info(
+            "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | test acc %.2f%% | %.1fs (+%.1fs eval)",
+            m["epoch"], m["train_loss"], 100 * m["train_acc"], m["val_loss"], 100 * m["val_acc"], 100 * m["test_acc"],
+            m["train_seconds"], m["eval_seconds"],
+        )  # fmt: skip
+
+
+def write_metrics_csv(folder: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
+    """``metrics.csv``: one line per epoch, the columns of :data:`~digitlab.records.CSV_FIELDS`."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(folder.metrics, buf.getvalue())
+
+
+def evidence() -> dict[str, Any]:
+    return {"git_commit": git_commit(), "host": host(), "versions": versions()}
+
+
+def attach_log(folder: RunFolder) -> logging.Handler:
+    """Send the ``digitlab`` logger, debug detail included, to the run's ``train.log``."""
+    handler = logging.FileHandler(folder.log)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    return handler
+
+
+def run_training(
+    cfg: TrainConfig,
+    *,
+    runs_dir: Path = Path("runs"),
+    store: RunStore | None = None,
+    data: DigitData | None = None,
+    data_dir: str | None = None,
+    progress: BatchProgress | None = None,
+    hooks: Sequence[EpochHook] = (),
+    after: Sequence[AfterRun] = (),
+    extra: dict[str, Any] | None = None,
+) -> tuple[str, TrainResult]:
+    """Train ``cfg`` as a recorded run (folder, log, database rows, checkpoints), then run the ``after`` steps.
+
+    Nothing is recorded until the model name and the data are known to be good: a wrong name or missing data files
+    leave no run behind. A failure during training raises :class:`RunFailed` naming the run, recorded as failed.
+    """
+    check_model_args(cfg.model, cfg.model_kwargs)
+    data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+    store = store or RunStore(runs_dir=runs_dir)
+    folder = new_run_dir(runs_dir, cfg.name, cfg.model)
+    cfg = cfg.model_copy(update={"name": folder.name})
+    ev = evidence()
+    write_atomic(folder.config, yaml.safe_dump({**cfg.model_dump(), "_evidence": ev}, sort_keys=False))
+    try:
+        run_id = store.create_run(folder.name, cfg, str(folder.path.resolve()), ev)
+    except DigitlabError:
+        shutil.rmtree(folder.path)  # just made by us and holding only config.yaml: leave no orphan folder
+        raise
+    if extra:
+        store.update_run(run_id, extra=extra)
+    with RunLock(folder, store, run_id):
+        return folder.name, _execute(cfg, store, run_id, folder, data, progress, hooks, after, None)
+
+
+def resume_training(
+    name: str,
+    *,
+    runs_dir: Path = Path("runs"),
+    store: RunStore | None = None,
+    data_dir: str | None = None,
+    progress: BatchProgress | None = None,
+    hooks: Sequence[EpochHook] = (),
+    after: Sequence[AfterRun] = (),
+) -> tuple[str, TrainResult]:
+    """Continue an interrupted or killed run from its ``weights/last.pt`` in the same folder.
+
+    A run that another process is still training is refused: its folder lock is held (same machine) or its
+    heartbeat is fresh (another machine sharing the database).
+    """
+    store = store or RunStore(runs_dir=runs_dir)
+    rec = store.get_run(Path(name).name)
+    if rec.status in FINAL_STATUSES:
+        raise RunError(f"Run {rec.name!r} is already {rec.status}; nothing to resume.")
+    folder = rec.folder
+    with RunLock(folder, store, rec.id, resuming=rec):
+        if not folder.last.is_file():
+            raise RunError(f"Run {rec.name!r} has no weights/last.pt (it stopped before its first epoch ended); start it again instead.")
+        ckpt = load_checkpoint(folder.last)
+        cfg = make_config(ckpt["config"])
+        data = load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+        store.update_run(rec.id, status="running", message=None)
+        return rec.name, _execute(cfg, store, rec.id, folder, data, progress, hooks, after, ckpt)
+
+
+def _execute(
+    cfg: TrainConfig,
+    store: RunStore,
+    run_id: int,
+    folder: RunFolder,
+    data: DigitData,
+    progress: BatchProgress | None,
+    hooks: Sequence[EpochHook],
+    after: Sequence[AfterRun],
+    resume: dict[str, Any] | None,
+) -> TrainResult:
+    """Run the loop with recording; a failure marks the run ``failed`` with its reason and raises RunFailed."""
+    handler = attach_log(folder)
+    try:
+        log.info("run %s: model %s, %d epochs, seed %d%s", folder.name, cfg.model, cfg.epochs, cfg.seed, " (resumed)" if resume else "")
+        log.info(
+            "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
+            len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std,
+        )  # fmt: skip
+        recorder = Recorder(store, run_id, folder)
+        result = train(cfg, data, weights_dir=folder.weights, on_epoch=[recorder, *hooks], progress=progress, resume=resume)
+        finish(store, run_id, folder, result)
+        if result.status != "interrupted":
+            for step in after:
+                step(folder, cfg, data, result)
+        return result
+    except Exception as err:
+        reason = str(err) if isinstance(err, DigitlabError) else f"{type(err).__name__}: {err}"
+        log.error("run %s failed: %s", folder.name, reason)
+        store.update_run(run_id, status="failed", message=reason[:1000])
+        raise RunFailed(folder.name, reason, err) from err
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+
+
+def finish(store: RunStore, run_id: int, folder: RunFolder, result: TrainResult) -> None:
+    """Write the summary (run.json, database row)."""
+    h, best = result.history, result.best
+    summary = {
+        "status": result.status,
+        "epochs_done": len(h),
+        "train_seconds": result.train_seconds,
+        "eval_seconds": sum(m["eval_seconds"] for m in h),
+        "best": best,
+    }
+    write_atomic(folder.summary, json.dumps(summary, indent=2))
+    store.update_run(
+        run_id,
+        status=result.status,
+        train_seconds=summary["train_seconds"],
+        eval_seconds=summary["eval_seconds"],
+        best_epoch=best.get("epoch"),
+        best_val_acc=_finite(best.get("val_acc")),
+        best_val_loss=_finite(best.get("val_loss")),
+        test_acc=best.get("test_acc"),
+        test_loss=best.get("test_loss"),
+    )
+    log.info(
+        "run %s %s after %d epochs: best val acc %.2f%% at epoch %s, test acc %.2f%%, %.1fs training",
+        folder.name, result.status, len(h), 100 * (best.get("val_acc") or 0), best.get("epoch"),
+        100 * (best.get("test_acc") or 0), result.train_seconds,
+    )  # fmt: skip
+
+
+def _finite(v: Any) -> float | None:
+    return v if isinstance(v, int | float) and v == v and v >= 0 else None
+
+
+ProgressFactory = Callable[[TrainConfig], BatchProgress]

@@ -1,0 +1,104 @@
+"""Where tuning studies live: Optuna RDB storages (SQLite beside the runs, or a shared server), finding and loading
+studies, and the search space a study was started with. No training here: the server reads studies through this.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from .errors import RunError, StoreError
+from .tune_space import Param, Space
+
+STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+TOLERANCE = 0.001  # "within 0.1 percentage point" of the best validation accuracy
+
+
+def default_storage(runs_dir: str | Path = "runs") -> str:
+    """SQLite beside the run database: ``<runs>/optuna.db`` (one machine; several local workers are fine)."""
+    return f"sqlite:///{Path(runs_dir) / 'optuna.db'}"
+
+
+def shown_url(url: str) -> str:
+    """The URL with any password hidden."""
+    try:
+        import sqlalchemy
+
+        return sqlalchemy.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def open_storage(
+    url: str, heartbeat: int | None = 30, on_stale: Callable[[optuna.Study, Any], None] | None = None
+) -> optuna.storages.RDBStorage:
+    """An Optuna RDB storage with heartbeats (a trial silent for 2 x ``heartbeat`` s is failed by the next worker).
+
+    Connecting fails within seconds (connect timeout) with one StoreError sentence.
+    """
+    import sqlalchemy
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine_kwargs: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    elif url.startswith(("postgresql", "mysql")):
+        engine_kwargs = {"connect_args": {"connect_timeout": 5}, "pool_pre_ping": True}
+    else:
+        engine_kwargs = {}
+    cb = "heartbeat_stale_trial_callback"  # Optuna >= 4.9; failed_trial_callback before
+    cb = cb if cb in inspect.signature(optuna.storages.RDBStorage).parameters else "failed_trial_callback"
+    beats = {"heartbeat_interval": heartbeat, "grace_period": 2 * heartbeat, cb: on_stale} if heartbeat else {}
+    for attempt in range(5):  # workers starting together race to create the tables: the loser tries again
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **beats)
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError, RuntimeError) as err:
+            first = re.sub(r"^\([\w.]+\) ", "", str(err).strip().splitlines()[0]) if str(err).strip() else type(err).__name__
+            if attempt < 4 and any(w in first.lower() for w in ("already exists", "duplicate key", "unique constraint", "locked")):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise StoreError(f"Cannot open the study storage {shown_url(url)}: {first[:200]}; check --storage.") from err
+    raise AssertionError("unreachable")
+
+
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    return optuna.study.get_all_study_names(storage)
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """An existing study; an unknown name gets the closest known ones."""
+    names = study_names(storage)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab studies` lists them."
+        raise RunError(f"No study named {name!r} in {shown_url(storage.url)}{hint}")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def stored_space(study: optuna.Study) -> Space:
+    """The space a study was started with (kept in its user attributes)."""
+    d = study.user_attrs.get("space")
+    if not d:
+        raise RunError(f"Study {study.study_name!r} was not started by digitlab tune (it has no search space); give --space.")
+    params = [
+        Param(
+            p["name"],
+            p["type"],
+            p.get("low"),
+            p.get("high"),
+            p.get("step"),
+            tuple(p.get("choices", ())),
+            {k: tuple(v) for k, v in p.get("when", {}).items()},
+        )
+        for p in d["params"]
+    ]
+    return Space(d["base"], params, d["objectives"])
