@@ -109,18 +109,24 @@ class TrainConfig(BaseModel):
 FIELDS = TrainConfig.model_fields
 
 
+def schema_extra(f: Any) -> dict[str, Any]:
+    """A field's unit and tunable flag (``json_schema_extra`` is always a dict here: see ``P``)."""
+    extra = f.json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
 def param_rows() -> list[dict[str, str]]:
     """One row per parameter: name, type, default, range, unit, tunable, meaning."""
     rows = []
     for name, f in FIELDS.items():
-        extra = f.json_schema_extra or {}
+        extra = schema_extra(f)
         bounds = {k: getattr(m, k) for m in f.metadata for k in ("gt", "ge", "lt", "le", "pattern") if hasattr(m, k)}
         rows.append(
             {
                 "name": name,
                 "type": _type_name(f.annotation),
                 "default": repr(f.default),
-                "range": _range_text(bounds, f.annotation),
+                "range": range_text(bounds, f.annotation),
                 "unit": str(extra.get("unit", "")),
                 "tunable": "yes" if extra.get("tunable") else "no",
                 "meaning": f.description or "",
@@ -134,7 +140,7 @@ def _type_name(ann: Any) -> str:
     return text.replace("typing.", "").replace("NoneType", "None")
 
 
-def _range_text(bounds: dict[str, Any], ann: Any) -> str:
+def range_text(bounds: dict[str, Any], ann: Any) -> str:
     if "Literal" in str(ann):
         return " | ".join(str(a) for a in ann.__args__)
     lo = f"{'>' if 'gt' in bounds else '>='} {bounds.get('gt', bounds.get('ge'))}" if {"gt", "ge"} & bounds.keys() else ""
@@ -195,10 +201,10 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def merge_config(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for k, v in top.items():
-        merged[k] = _merge(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+        merged[k] = merge_config(merged[k], v) if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
     return merged
 
 
@@ -209,7 +215,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         data = _load_yaml(_read_text(path)) or {}
     except _AliasError as err:
         raise ConfigError(
-            f"Config file {path} uses a YAML anchor or alias (& or *) at line {err.problem_mark.line + 1}, which is not allowed"
+            f"Config file {path} uses a YAML anchor or alias (& or *) at line {err.problem_mark.line + 1 if err.problem_mark else '?'}, which is not allowed"
             " (aliases can expand a small file without limit): write the values out."
         ) from err
     except yaml.YAMLError as err:
@@ -266,8 +272,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Defaults <- ``base`` <- YAML file (a path or a preset name) <- ``key=value`` overrides."""
     data = dict(base or {})
     if path is not None:
-        data = _merge(data, read_yaml(resolve_preset(path, "config")))
-    data = _merge(data, parse_overrides(overrides or []))
+        data = merge_config(data, read_yaml(resolve_preset(path, "config")))
+    data = merge_config(data, parse_overrides(overrides or []))
     return make_config(data, strict=True)
 
 

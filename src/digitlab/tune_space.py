@@ -20,7 +20,7 @@ from typing import Any, Literal, get_origin
 
 import optuna
 
-from .config import FIELDS, TrainConfig, _merge, _range_text, load_config, make_config, read_yaml
+from .config import FIELDS, TrainConfig, load_config, make_config, merge_config, range_text, read_yaml, schema_extra
 from .errors import ConfigError, DigitlabError
 from .models import get_spec
 from .presets import resolve_preset
@@ -136,7 +136,7 @@ def _resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
     name = str(base["config"])
     beside = root / name  # a file named relative to the space's folder
     path = beside if beside.is_file() else resolve_preset(name, "config", label=f"Search space {where}: base config")
-    return _merge(read_yaml(path), inline)
+    return merge_config(read_yaml(path), inline)
 
 
 def _parse_param(name: str, spec: Any, base: dict[str, Any], earlier: dict[str, Param], names: set[str]) -> Param:
@@ -175,17 +175,18 @@ def _field_kind(name: str, base: dict[str, Any], where: str) -> str:
         value = known[key]
         return "bool" if isinstance(value, bool) else "int" if isinstance(value, int) else "float" if isinstance(value, float) else "any"
     if name not in FIELDS:
-        tunable = [n for n, f in FIELDS.items() if (f.json_schema_extra or {}).get("tunable")]
+        tunable = [n for n, f in FIELDS.items() if schema_extra(f).get("tunable")]
         close = difflib.get_close_matches(name, tunable, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else " Run `digitlab params` to list them."
         raise ConfigError(f"Unknown parameter {name!r} in {where}.{hint}")
     f = FIELDS[name]
-    if not (f.json_schema_extra or {}).get("tunable"):
+    if not schema_extra(f).get("tunable"):
         raise ConfigError(f"Parameter {name!r} in {where} is not tunable ({f.description}); fix it in the base instead.")
     if name == "model_kwargs":
         raise ConfigError(f"{where}: search the model's arguments one by one, as model_kwargs.<argument>.")
     ann = f.annotation
-    return {bool: "bool", int: "int", float: "float"}.get(ann, "choice" if get_origin(ann) is Literal or ann is str else "any")
+    simple: dict[Any, str] = {bool: "bool", int: "int", float: "float"}
+    return simple.get(ann, "choice" if get_origin(ann) is Literal or ann is str else "any")
 
 
 def _bounds(name: str) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def _check_range(where: str, name: str, typ: str, spec: dict[str, Any]) -> tuple
     b = _bounds(name)
     for key, v in (("low", low), ("high", high)):
         if not _within(v, b):
-            raise ConfigError(f"{where}.{key}={v} is outside the allowed range of {name} ({_range_text(b, FIELDS[name].annotation)}).")
+            raise ConfigError(f"{where}.{key}={v} is outside the allowed range of {name} ({range_text(b, FIELDS[name].annotation)}).")
     if step is not None and (typ == "logfloat" or not isinstance(step, number) or isinstance(step, bool) or not 0 < step <= high - low):
         raise ConfigError(f"{where}.step={step!r} must be a positive number no larger than high - low, and logfloat takes no step.")
     return low, high, step
@@ -266,9 +267,10 @@ def _parse_when(
 
 
 def _get(d: dict[str, Any], dotted: str) -> Any:
+    node: Any = d
     for key in dotted.split("."):
-        d = d.get(key) if isinstance(d, dict) else None
-    return d
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _set(d: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -288,6 +290,7 @@ def suggest(trial: optuna.Trial, space: Space) -> TrainConfig:
             if p.type == "categorical":
                 value = trial.suggest_categorical(p.name, list(p.choices))
             elif p.type == "int":
+                assert p.low is not None and p.high is not None  # parse_space requires bounds for numbers
                 value = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step or 1))
             else:
                 value = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.type == "logfloat")

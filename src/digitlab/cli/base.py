@@ -47,7 +47,9 @@ def _global(
     runs_dir: Path = typer.Option(Path(os.environ.get("DIGITLAB_RUNS", "runs")), "--runs-dir", help="Folder of run folders."),
     db: str | None = typer.Option(None, "--db", help="Run database URL (default $DIGITLAB_DB or sqlite in the runs folder)."),
     data_dir: str | None = typer.Option(
-        None, "--data-dir", help="Folder with the data files (default $DIGITLAB_DATA, then data/, then the cache)."
+        None,
+        "--data-dir",
+        help="Folder with the data files (default $DIGITLAB_DATA, then the checkout's data/, then the cache, then a download).",
     ),
     models_dir: Path = typer.Option(Path(os.environ.get("DIGITLAB_MODELS", "models")), "--models-dir", help="Folder of promoted models."),
 ) -> None:

@@ -10,13 +10,20 @@ import gzip
 import hashlib
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
 from ..errors import DataError
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_DTYPES: dict[int, np.dtype[Any]] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 MAX_IDX_BYTES = 256 * 2**20  # largest content accepted; the biggest official file (train images) has 47,040,016 bytes
 SLACK = 64 * 1024  # bytes read past the header's size (to report a too-long file) and allowed for gzip's framing
 
@@ -34,13 +41,16 @@ def read_bytes(path: str | Path) -> bytes:
     if path.is_dir():
         raise DataError(f"Data file {path} is a folder, not a file.")
     try:
-        with path.open("rb") as f, gzip.GzipFile(fileobj=f) if path.suffix == ".gz" else f as src:
-            return _read_sized(src, path)
+        with path.open("rb") as f:
+            if path.suffix != ".gz":
+                return _read_sized(f, path)
+            with gzip.GzipFile(fileobj=f) as gz:
+                return _read_sized(gz, path)
     except (OSError, EOFError, zlib.error) as err:
         raise DataError(f"Data file {path} is corrupt or truncated ({err}); delete it and fetch it again.") from err
 
 
-def _read_sized(src: BinaryIO, path: Path) -> bytes:
+def _read_sized(src: IO[bytes] | gzip.GzipFile, path: Path) -> bytes:
     """Header, then at most the size it announces + SLACK + 1 bytes; refuses more with a DataError."""
     head = src.read(4)
     if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _DTYPES or not 1 <= head[3] <= 4:

@@ -32,7 +32,7 @@ def write_explanation(answer: Answer, source: str | Path | bytes, out_dir: Path)
             draw.rectangle(d.box, outline=(0, 170, 0) if d.accepted else (220, 0, 0), width=width)
             draw.text((d.box[0] + 2, d.box[1] + 2), d.label if d.accepted else "?", fill=(0, 90, 255))
         if d.image is not None:
-            big = Image.fromarray((np.clip(d.image, 0, 1) * 255).astype(np.uint8)).resize((224, 224), Image.NEAREST)
+            big = Image.fromarray((np.clip(d.image, 0, 1) * 255).astype(np.uint8)).resize((224, 224), Image.Resampling.NEAREST)
             written.append(out_dir / f"{stem}-digit{i}.png")
             big.save(written[-1])
     written.append(out_dir / f"{stem}-boxes.png")

@@ -190,7 +190,8 @@ def _decode(im: Image.Image, label: str, max_side: int | None = None) -> None:
 def _orientation(im: Image.Image) -> Image.Transpose | None:
     """The transposition the EXIF orientation tag asks for; a broken EXIF block is ignored, not fatal."""
     try:
-        return _TURNS.get(im.getexif().get(0x0112))
+        tag = im.getexif().get(0x0112)
+        return _TURNS.get(tag) if isinstance(tag, int) else None
     except Exception:
         return None
 

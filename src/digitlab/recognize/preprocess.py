@@ -133,7 +133,7 @@ def _grid(x: np.ndarray, side: int) -> np.ndarray:
     if f <= 1:
         return x
     size = (max(1, round(x.shape[1] / f)), max(1, round(x.shape[0] / f)))
-    return np.asarray(Image.fromarray(x).resize(size, Image.BOX), np.float32)
+    return np.asarray(Image.fromarray(x).resize(size, Image.Resampling.BOX), np.float32)
 
 
 def _axis(n: int) -> np.ndarray:
@@ -209,7 +209,7 @@ def _flatten_lighting(x: np.ndarray) -> np.ndarray:
     rest = _filter2d(_filter2d(_filter2d(rest, k, np.min), k, np.max), k, np.mean)
     paper = _eval_surface(coef, x.shape)
     if rest.shape != x.shape:
-        rest = np.asarray(Image.fromarray(rest.astype(np.float32)).resize(x.shape[::-1], Image.BILINEAR))
+        rest = np.asarray(Image.fromarray(rest.astype(np.float32)).resize(x.shape[::-1], Image.Resampling.BILINEAR))
     paper = paper + rest
     return ((x - paper) / np.maximum(1 - paper, 0.05)).astype(np.float32)
 
@@ -267,7 +267,7 @@ def _remove_rules(mask: np.ndarray) -> None:
         for r0, r1 in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
             if r1 - r0 > max(3, 0.012 * h):
                 continue  # too thick for a ruled line: a stroke
-            _erase_band(m, max(r0 - 1, 0), min(r1 + 1, h))  # +-1 row: the line's faint edges
+            _erase_band(m, max(int(r0) - 1, 0), min(int(r1) + 1, h))  # +-1 row: the line's faint edges
 
 
 def _erase_band(m: np.ndarray, r0: int, r1: int) -> None:
@@ -362,7 +362,7 @@ def render_mnist(crop: np.ndarray) -> np.ndarray:
     h, w = crop.shape
     s = FIT_SIDE / max(h, w)
     size = (max(1, round(w * s)), max(1, round(h * s)))
-    resample = Image.BOX if s < 1 else Image.LANCZOS  # area-average down, sharp up
+    resample = Image.Resampling.BOX if s < 1 else Image.Resampling.LANCZOS  # area-average down, sharp up
     patch = np.clip(np.asarray(Image.fromarray(crop).resize(size, resample)), 0, 1)
     if patch.max() <= 0:
         return out

@@ -64,7 +64,7 @@ class HostCheck:
             if bad is not None:
                 if scope["type"] == "websocket":
                     return await send({"type": "websocket.close", "code": 1008})
-                names = ", ".join(sorted(self.allowed)) + (" or an IP address" if self.any_ip else "")
-                sentence = f"This server answers only to {names}, not to the host name {bad!r}."
+                allowed = ", ".join(sorted(self.allowed)) + (" or an IP address" if self.any_ip else "")
+                sentence = f"This server answers only to {allowed}, not to the host name {bad!r}."
                 return await detail(400, sentence)(scope, receive, send)
         await self.app(scope, receive, send)
