@@ -13,6 +13,7 @@ import pytest
 
 import digitlab
 from conftest import SMALL, error_line
+from digitlab.config import make_config
 from digitlab.errors import RunError, RunFailed
 from digitlab.records import RunRecord
 from digitlab.run_lock import live_status
@@ -104,7 +105,7 @@ def test_a_stale_heartbeat_from_another_host_reads_as_killed(api_lab):
     from digitlab import store as store_mod
 
     store = api_lab.store()
-    rid = store.create_run("far", digitlab.api._config("fast"), str(api_lab.runs_dir / "far"), {"host": "elsewhere"})
+    rid = store.create_run("far", make_config({"model": "fast"}), str(api_lab.runs_dir / "far"), {"host": "elsewhere"})
     store.beat(rid, pid=1234)
     assert live_status(store.get_run("far")) == "running"  # fresh heartbeat, another machine: believed
     old = store_mod._now() - dt.timedelta(minutes=5)
@@ -115,7 +116,7 @@ def test_a_stale_heartbeat_from_another_host_reads_as_killed(api_lab):
 def test_resume_refuses_a_run_with_a_fresh_heartbeat_elsewhere(api_lab):
     store = api_lab.store()
     (api_lab.runs_dir / "far").mkdir(parents=True)
-    rid = store.create_run("far", digitlab.api._config("fast"), str(api_lab.runs_dir / "far"), {"host": "elsewhere"})
+    rid = store.create_run("far", make_config({"model": "fast"}), str(api_lab.runs_dir / "far"), {"host": "elsewhere"})
     store.beat(rid, pid=99)
     with pytest.raises(RunError, match="being trained on elsewhere"):
         digitlab.resume("far", lab=api_lab)

@@ -47,8 +47,7 @@ class Run:
 
     def __init__(self, name: str, lab: Lab | None = None):
         self.lab = lab or Lab()
-        self.name = name
-        self.record.name  # noqa: B018 - fail now, with a sentence, for an unknown name
+        self.name = self.lab.store().get_run(name).name  # an unknown name fails now, with the store's sentence
 
     @property
     def record(self) -> RunRecord:
