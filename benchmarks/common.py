@@ -10,6 +10,7 @@ from typing import Any
 from digitlab.evidence import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
+REPO = RESULTS.parents[1]
 
 
 def git_commit() -> str:
@@ -23,7 +24,8 @@ def write_results(name: str, payload: dict[str, Any], rows: list[list[Any]], hea
     """``results/<name>.json`` and ``results/<name>.md`` (a table with the machine and commit)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"machine": machine(), "commit": git_commit(), **payload}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    # committed results hold no absolute paths of the machine: paths inside the checkout become relative to it
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2).replace(f"{REPO}/", ""))
     lines = [f"Machine: {payload['machine']}; commit {payload['commit']}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
