@@ -149,6 +149,19 @@ def test_big_png_is_decoded_reduced(big_png):
     assert max(picture.gray.shape) <= DECODE_SIDE and picture.gray.shape == (1260, 1260)  # 6300 / 5
 
 
+def test_big_turned_jpeg_is_decoded_reduced_and_upright():
+    page = np.full((3000, 4000), 255, np.uint8)  # landscape as stored; EXIF 6 says: turn it a quarter clockwise
+    page[500:900, 2000:2100] = 0
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(page).convert("RGB").save(buf, "JPEG", quality=80, exif=exif)
+    picture = read_picture(buf.getvalue(), max_side=DECODE_SIDE)
+    assert picture.size == (3000, 4000)  # upright: portrait
+    h, w = picture.gray.shape
+    assert max(h, w) <= DECODE_SIDE and h > w and abs(h / w - 4 / 3) < 0.01
+
+
 def test_big_png_is_read_in_bounded_memory_with_boxes_in_file_pixels(big_png):
     predictor = Predictor()
     tracemalloc.start()  # numpy's arrays are traced: the float copies of the picture
