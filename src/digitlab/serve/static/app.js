@@ -48,21 +48,28 @@ function relabel(lang) {
   relabelModels();
 }
 
+// The offline notice shows when the browser says it is offline, or when the server cannot be reached at all
+// (status 0: no answer), which browsers do not always report through navigator.onLine.
+let serverUnreachable = false;
+const showOffline = () => { $('#offline').hidden = navigator.onLine && !serverUnreachable; };
+
 async function loadInfo() {
   try {
     state.info = await api('/api/info');
-  } catch {
+    serverUnreachable = false;
+  } catch (err) {
     state.info = null;
+    serverUnreachable = err.status === 0;
   }
+  showOffline();
   accessNotice();
 }
 
 function registerServiceWorker() {
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
-  const offline = () => { $('#offline').hidden = navigator.onLine; };
-  addEventListener('online', offline);
-  addEventListener('offline', offline);
-  offline();
+  addEventListener('online', () => { showOffline(); loadInfo(); });
+  addEventListener('offline', showOffline);
+  showOffline();
 }
 
 function main() {
