@@ -7,12 +7,11 @@ import { installDom } from './fake_dom.mjs';
 const RUNS = [
   {
     name: 'fast', status: 'completed', model: 'fast', generation: 'gen1', best_val_acc: 0.9912, test_acc: 0.9921, train_seconds: 75.2,
-    created_at: '2026-12-01T09:00:00', params: { optimizer: 'sgd', lr: 0.1, batch_size: 64, epochs: 1 }, key_params: 'sgd lr=0.1 bs=64 ep=1',
+    created_at: '2026-12-01T09:00:00', key_params: 'sgd lr=0.1 bs=64 ep=1', // as the server writes it (records.key_params)
   },
   {
     name: 'cnn-2', status: 'failed', model: 'cnn', generation: null, best_val_acc: null, test_acc: null, train_seconds: null,
-    created_at: '2026-12-02T14:05:10.123456', params: { optimizer: 'adamw', lr: 0.0005, batch_size: 128, epochs: 8 },
-    key_params: 'adamw lr=0.0005 bs=128 ep=8',
+    created_at: '2026-12-02T14:05:10.123456', key_params: 'adamw lr=0.0005 bs=128 ep=8',
   },
 ];
 let rows;
