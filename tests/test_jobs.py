@@ -182,3 +182,20 @@ def test_stopping_the_server_interrupts_the_running_job_and_cancels_the_waiting_
     wait_for(lambda: c.done)
     assert c.status == "completed" and fake.runs == {"a": "interrupted", "c": "completed"}
     q2.close()
+
+
+def test_after_close_no_job_is_taken_and_none_is_left_running():
+    """A job submitted during shutdown is refused; one that ignores cancellation past the timeout is not left running."""
+    stuck = threading.Event()
+
+    def ignores_cancel(job: Job) -> None:
+        stuck.set()
+        time.sleep(1.0)  # longer than close's timeout below; never looks at job.cancel
+
+    q = JobQueue(ignores_cancel)
+    a = q.submit(job_config("a"))
+    stuck.wait(5)
+    q.close(timeout=0.1)
+    assert a.status == "cancelled" and "before the job ended" in a.message
+    with pytest.raises(Conflict, match="shutting down"):
+        q.submit(job_config("b"))

@@ -114,6 +114,8 @@ class JobQueue:
     def submit(self, config: dict[str, Any]) -> Job:
         """Queue a validated config; 429 when too many jobs wait already."""
         with self.cond:
+            if self.closed:
+                raise Conflict("The server is shutting down and takes no new training jobs.")
             if len(self.waiting) >= self.max_queued:
                 raise Busy(f"{len(self.waiting)} training jobs are already waiting; cancel one or wait for the queue to shrink.")
             job = Job(f"job-{next(self.ids)}", config)
@@ -170,6 +172,9 @@ class JobQueue:
             self.cond.notify_all()
         if self.worker is not None:
             self.worker.join(timeout)
+        for job in self.jobs.values():  # a run that did not stop in time is left to the run lock (it shows as killed)
+            if job.status == "running":
+                job.update(status="cancelled", finished=time.time(), message="the server stopped before the job ended")
 
     def _work(self) -> None:
         while True:
