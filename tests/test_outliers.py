@@ -103,25 +103,26 @@ def test_a_typical_digit_passes_every_check():
 
 def test_ink_filling_over_three_quarters_of_a_squat_box_is_a_blob():
     assert check_digit(box(ink_fraction=0.74)) is None
-    assert "solid blob" in check_digit(box(ink_fraction=0.76))
-    assert "solid blob" in check_digit(box(ink_fraction=0.9, aspect=2.4))
+    assert "solid blob" in check_digit(box(ink_fraction=0.76)).text
+    assert "solid blob" in check_digit(box(ink_fraction=0.9, aspect=2.4)).text
     assert check_digit(box(ink_fraction=0.9, aspect=2.6)) is None  # a thin "1" fills its narrow box
 
 
 def test_strokes_wider_than_seven_pixels_are_not_pen_strokes():
     assert check_digit(box(stroke_width=6.9)) is None
-    assert "not stroke-like" in check_digit(box(stroke_width=7.1))
+    assert "not stroke-like" in check_digit(box(stroke_width=7.1)).text
 
 
 def test_boxes_over_six_point_seven_times_wider_than_tall_are_dashes():
     assert check_digit(box(aspect=0.16)) is None
-    assert "line or a dash" in check_digit(box(aspect=0.14))
+    assert "line or a dash" in check_digit(box(aspect=0.14)).text
 
 
 def test_more_than_twenty_four_marks_are_noise_and_refuse_every_box():
     assert check_page([box()] * 24) is None
-    assert "too many separate marks (25)" in check_page([box()] * 25)
+    assert "too many separate marks (25)" in check_page([box()] * 25).text
     assert input_reasons([box()] * 24) == [None] * 24
     reasons = input_reasons([box(), box(ink_fraction=0.9)] * 13)  # 26 marks: the page's reason wins for every box
-    assert len(set(reasons)) == 1 and "too many separate marks" in reasons[0]
+    assert all(r == reasons[0] for r in reasons) and "too many separate marks" in reasons[0].text
+    assert reasons[0].to_dict() == {"code": "too_many_marks", "marks": 26, "threshold": 24}  # the code and numbers the web app translates
     assert input_reasons([box(), box(stroke_width=8)]) == [None, check_digit(box(stroke_width=8))]

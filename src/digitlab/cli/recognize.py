@@ -46,7 +46,14 @@ def _line(a: dict) -> str:
         else:
             parts.append(f"not a digit: {d['reason']}")
     shown = f'"{a["text"]}" ' if len(a["digits"]) > 1 else ""
-    return f"{a['source']}: {shown}{' | '.join(parts)}  [{a['ms']:.0f} ms]"
+    return f"{a['source']}: {shown}{' | '.join(parts)}  => {_verdict(a['verdict'])}  [{a['ms']:.0f} ms]"
+
+
+def _verdict(v: dict) -> str:
+    """The whole picture's verdict in words: 'digits "4071"', 'partly "4?71": mark 2: ...', 'not digits: ...'."""
+    if v["kind"] == "not digits":
+        return f"not digits: {v['reason']}"
+    return f'{v["kind"]} "{v["text"]}"' + (f": {v['reason']}" if v["reason"] else "")
 
 
 @app.command()
@@ -54,7 +61,11 @@ def predict(
     sources: list[str] = typer.Argument(..., help="Image files, folders, quoted globs, or - for stdin."),
     model: str | None = typer.Option(None, "--model", "-m", help="Run name, checkpoint or promoted model (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-    as_csv: bool = typer.Option(False, "--csv", help="CSV: source, text, digit index, label, confidence, accepted, reason, score."),
+    as_csv: bool = typer.Option(
+        False,
+        "--csv",
+        help="CSV: source, text, digit index, label, confidence, accepted, reason, score, error, reason code, verdict, its reason.",
+    ),
     explain: Path | None = typer.Option(None, "--explain", help="Folder for what the model saw (28x28 inputs, boxes, scores)."),
     reject_tpr: float | None = typer.Option(
         None, "--reject-tpr", min=0.5, max=0.9999, help="Accept this share of real digits (default: as calibrated)."
@@ -68,7 +79,8 @@ def predict(
     predictor = Predictor(resolve(model, Ctx.store(), Ctx.models_dir), reject_tpr)
     writer = csv.writer(sys.stdout) if as_csv else None
     if writer:
-        writer.writerow(["source", "text", "index", "label", "confidence", "accepted", "reason", "score", "error"])
+        head = ["source", "text", "index", "label", "confidence", "accepted", "reason", "score", "error"]
+        writer.writerow([*head, "reason_code", "verdict", "verdict_reason"])
     failed = 0
     for label, src, error in expand_sources(sources):
         answer = Answer(label, "", [], error) if error or src is None else predictor.predict(src, name=label)
@@ -89,6 +101,9 @@ def predict(
                         dg and dg["reason"],
                         dg and dg["score"],
                         d["error"],
+                        dg and dg["why"] and dg["why"]["code"],
+                        d["verdict"] and d["verdict"]["kind"],
+                        d["verdict"] and d["verdict"]["reason"],
                     ]
                 )
         else:

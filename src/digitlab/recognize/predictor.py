@@ -3,6 +3,8 @@
 One object serves the CLI, the API and the web app. Rejection combines
 (a) input checks on the ink (``checks.py``), (b) output scores and
 (c) feature distances (``rejection/``), calibrated on validation digits.
+Every refusal carries a stable code and its numbers (``reasons.py``); the
+picture as a whole gets a verdict (``verdict.py``): digits, partly, not digits.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from ..errors import DigitlabError
 from ..inference import model_view
 from .checks import input_reasons
 from .image_io import MAX_PIXELS, read_picture
-from .preprocess import DECODE_SIDE
+from .preprocess import DECODE_SIDE, InkPage, ink_page
+from .reasons import Code, Reason
 from .rejection import Rejector
-from .segment import segment_digits
+from .segment import DigitBox, find_digits
+from .verdict import Kind, Mark, Verdict, judge
 
 NOT_A_DIGIT = "not a digit"
 
@@ -42,10 +46,12 @@ class DigitAnswer:
     threshold: float
     box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) in the picture
     image: np.ndarray | None = field(default=None, repr=False)  # (28, 28) what the model saw
+    why: Reason | None = None  # the refusal's code and numbers (``reason`` is its English sentence)
 
     def to_dict(self, with_image: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d["image"] = self.image.round(3).tolist() if with_image and self.image is not None else None
+        d["why"] = self.why.to_dict() if self.why else None
         return d
 
 
@@ -54,10 +60,11 @@ class Answer:
     """The verdict on one picture: its digits read left to right, top line first."""
 
     source: str
-    text: str  # e.g. "4071"; a rejected box reads "?"; "" when nothing was accepted
+    text: str  # e.g. "4071"; a rejected box reads "?"; "" when nothing was accepted or the verdict is "not digits"
     digits: list[DigitAnswer]
     error: str | None = None
     ms: float = 0.0
+    verdict: Verdict | None = None  # the whole picture (None when it could not be read)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +76,7 @@ class Answer:
             "text": self.text,
             "error": self.error,
             "ms": round(self.ms, 2),
+            "verdict": self.verdict.to_dict() if self.verdict else None,
             "digits": [d.to_dict(with_image) for d in self.digits],
         }
 
@@ -89,7 +97,7 @@ class Predictor:
             self.rejector.threshold = self.rejector.threshold_at(reject_tpr)
 
     @torch.no_grad()
-    def classify(self, images: np.ndarray, reasons: list[str | None] | None = None) -> list[DigitAnswer]:
+    def classify(self, images: np.ndarray, reasons: list[Reason | None] | None = None) -> list[DigitAnswer]:
         """Classify MNIST-form images ``(N, 28, 28)`` in [0, 1]; ``reasons`` are input-check failures."""
         reasons = reasons or [None] * len(images)
         view = model_view(self.model, torch.from_numpy(np.asarray(images, np.float32)), self.mean, self.std)
@@ -101,7 +109,7 @@ class Predictor:
         out = []
         for i, p in enumerate(probs):
             top = p.topk(3)
-            reason = reasons[i] or (None if score[i] >= thr else f"unlike the digits this model knows (score {score[i]:.2f} < {thr:.2f})")
+            reason = reasons[i] or (None if score[i] >= thr else Reason(Code.UNLIKE_DIGITS, {"score": score[i], "threshold": thr}))
             k = int(top.indices[0])
             out.append(
                 DigitAnswer(
@@ -111,24 +119,29 @@ class Predictor:
                     [(self.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)],
                     [round(float(v), 5) for v in p],
                     reason is None,
-                    reason,
+                    reason.text if reason else None,
                     float(score[i]),
                     float(thr),
                     image=np.asarray(images[i], np.float32),
+                    why=reason,
                 )
             )
         return out
 
     def read(self, gray: np.ndarray) -> list[DigitAnswer]:
         """All digits of a grey picture, in reading order; one rejected answer when it holds none."""
-        boxes = segment_digits(gray)
+        return self._read(gray)[2]
+
+    def _read(self, gray: np.ndarray) -> tuple[InkPage, list[DigitBox], list[DigitAnswer]]:
+        """The ink page, its digit boxes and their answers (one rejected answer when there are no boxes)."""
+        page = ink_page(gray)
+        boxes = find_digits(page)
         if not boxes:
-            return [self._empty("no ink found")]
-        reasons = input_reasons(boxes)
-        answers = self.classify(np.stack([b.image for b in boxes]), reasons)
+            return page, boxes, [self._empty(Reason(Code.NO_INK))]
+        answers = self.classify(np.stack([b.image for b in boxes]), input_reasons(boxes))
         for a, b in zip(answers, boxes):
             a.box = b.box
-        return answers
+        return page, boxes, answers
 
     def predict(self, source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Answer:
         """Answer for one file or encoded image; a bad input gives an Answer with ``error`` (never raises).
@@ -140,15 +153,17 @@ class Predictor:
         t0 = time.perf_counter()
         try:
             picture = read_picture(source, max_pixels, max_side=DECODE_SIDE)
-            digits = self.read(picture.gray)
+            page, boxes, digits = self._read(picture.gray)
         except DigitlabError as err:
             return Answer(label, "", [], str(err), (time.perf_counter() - t0) * 1000)
+        marks = [Mark(b.box, b.line, d.label, d.why) for b, d in zip(boxes, digits)]
+        verdict = judge(picture.gray, page, marks, digits[0].why if not boxes else None)
         for d in digits:
             d.box = picture.to_input(d.box) if d.box is not None else None
-        text = "".join(d.label if d.accepted else "?" for d in digits) if any(d.accepted for d in digits) else ""
-        return Answer(label, text, digits, None, (time.perf_counter() - t0) * 1000)
+        text = verdict.text if verdict.kind is not Kind.NOT_DIGITS else ""
+        return Answer(label, text, digits, None, (time.perf_counter() - t0) * 1000, verdict)
 
-    def _empty(self, reason: str) -> DigitAnswer:
+    def _empty(self, reason: Reason) -> DigitAnswer:
         n = len(self.classes)
         return DigitAnswer(
             NOT_A_DIGIT,
@@ -157,9 +172,10 @@ class Predictor:
             [],
             [0.0] * n,
             False,
-            reason,
+            reason.text,
             float("-inf"),
             self.rejector.threshold if self.rejector else 0.0,
             None,
             np.zeros((28, 28), np.float32),
+            reason,
         )

@@ -39,7 +39,11 @@ class DigitBox:
 
 def segment_digits(gray: np.ndarray) -> list[DigitBox]:
     """All digits in a picture, top line first, left to right; [] when there is no ink."""
-    page = ink_page(gray)
+    return find_digits(ink_page(gray))
+
+
+def find_digits(page: InkPage) -> list[DigitBox]:
+    """:func:`segment_digits` on a page already found (the predictor keeps the page for its verdict)."""
     groups = _drop_small(page, _merge_parts(page))
     boxes = [union_box(page, g) for g in groups]
     found = []

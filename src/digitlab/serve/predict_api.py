@@ -35,20 +35,35 @@ class DigitOut(BaseModel):
     top3: list[tuple[str, float]]
     probs: list[float]
     accepted: bool
-    reason: str | None = Field(description="why it is not a digit")
+    reason: str | None = Field(description="why it is not a digit (English)")
+    why: dict[str, Any] | None = Field(
+        description='the reason as a stable code and its numbers, e.g. {"code": "unlike_digits", "score": -5.1, "threshold": -4.46}'
+    )
     score: float | None = Field(description="in-distribution score (higher = more digit-like)")
     threshold: float
     box: list[int] | None = Field(description="x0, y0, x1, y1 in the picture")
     image: list[list[float]] | None = Field(description="28x28 grey levels in [0, 1], ink = 1")
 
 
+class VerdictOut(BaseModel):
+    """The whole picture: a number, partly one (some marks refused), or no number at all."""
+
+    kind: str = Field(description='"digits", "partly" or "not digits"')
+    text: str = Field(description='the number read; a refused mark reads "?"; "" for not digits')
+    refused: list[int] = Field(description="indices of the refused marks in ``digits``")
+    reason: str | None = Field(description="why not (all) digits, in English")
+    why: list[dict[str, Any]] = Field(description='the reasons as codes and numbers; for "partly" each names its ``mark``')
+    evidence: dict[str, Any] = Field(description="the figures the verdict rests on")
+
+
 class AnswerOut(BaseModel):
-    """The digits read in one picture, left to right, top line first."""
+    """The digits read in one picture, left to right, top line first, and the verdict on the whole picture."""
 
     source: str
     text: str
     error: str | None
     ms: float
+    verdict: VerdictOut | None = Field(description="None when the picture could not be read")
     digits: list[DigitOut]
 
 

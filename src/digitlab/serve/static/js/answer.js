@@ -3,6 +3,27 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 
 const SCALE = 4; // the 28x28 picture is drawn 4x enlarged
+const PERCENT = { fill: true, plain: true }; // numbers of a reason shown as percentages ...
+const PERCENT_THRESHOLD = { solid_blob: true, scene: true, mostly_refused: true }; // ... and these codes' thresholds
+
+/** A reason's numbers as shown: percentages whole, scores with 2 decimals, other fractions with 1, counts as they are. */
+function shownNumbers(why) {
+  const out = {};
+  for (const [key, v] of Object.entries(why)) {
+    if (typeof v !== 'number') out[key] = v;
+    else if (PERCENT[key] || (key === 'threshold' && PERCENT_THRESHOLD[why.code])) out[key] = String(Math.round(100 * v));
+    else if (Number.isInteger(v)) out[key] = String(v);
+    else out[key] = v.toFixed(key === 'score' || key === 'threshold' ? 2 : 1);
+  }
+  return out;
+}
+
+/** A refusal in the reader's language: from its code and numbers (`why`), else the server's English sentence. */
+export function reasonText(why, english) {
+  if (!why || !why.code) return english || '';
+  const text = t(`why.${why.code}`, shownNumbers(why));
+  return why.mark === undefined || why.mark === null ? text : t('verdict.mark', { n: why.mark + 1, reason: text });
+}
 
 /** A canvas showing the 28x28 grey image the model saw (ink = 1, drawn dark on white). */
 export function seenCanvas(image) {
@@ -38,7 +59,7 @@ function verdict(digit) {
   const score = digit.score === null ? '−∞' : digit.score.toFixed(2);
   return h('div', { class: 'verdict rejected' },
     h('span', { class: 'label' }, t('answer.notDigit')),
-    h('span', {}, t('answer.reason', { reason: digit.reason })),
+    h('span', {}, t('answer.reason', { reason: reasonText(digit.why, digit.reason) })),
     h('span', { class: 'score' }, t('answer.score', { score, threshold: digit.threshold.toFixed(2) })));
 }
 
@@ -46,6 +67,18 @@ function digitCard(digit) {
   return h('div', { class: `digit ${digit.accepted ? '' : 'rejected'}` },
     h('figure', {}, digit.image ? seenCanvas(digit.image) : '', h('figcaption', {}, t('answer.seen'))),
     h('div', { class: 'detail' }, verdict(digit), bars(digit)));
+}
+
+const KIND_KEYS = { digits: 'verdict.digits', partly: 'verdict.partly', 'not digits': 'verdict.notDigits' };
+
+/** The verdict on the whole picture: its kind, and why it is not (all) digits, in the reader's language. */
+export function wholeVerdict(verdict) {
+  if (!verdict) return '';
+  const reasons = (verdict.why || []).map((why) => reasonText(why));
+  const kind = verdict.kind === 'not digits' ? 'no' : verdict.kind === 'partly' ? 'part' : 'ok';
+  return h('p', { class: `whole ${kind}`, 'data-testid': 'verdict' },
+    h('strong', { 'data-testid': 'verdict-kind' }, t(KIND_KEYS[verdict.kind] || 'verdict.digits', { text: verdict.text })),
+    reasons.length ? h('span', { 'data-testid': 'verdict-reason' }, ` ${t('answer.reason', { reason: reasons.join('; ') })}`) : '');
 }
 
 /** One picture's answer as an <article>; `thumb` is an optional preview URL of the original. */
@@ -57,5 +90,6 @@ export function answerView(answer, thumb) {
       h('span', { class: 'source' }, answer.source),
       h('strong', { class: 'text', 'data-testid': 'answer-text' }, read),
       h('span', { class: 'ms' }, `${Math.round(answer.ms)} ms`)),
-    answer.error ? h('p', { class: 'error' }, answer.error) : h('div', { class: 'digits' }, answer.digits.map(digitCard)));
+    answer.error ? h('p', { class: 'error' }, answer.error) : wholeVerdict(answer.verdict),
+    answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map(digitCard)));
 }

@@ -1,0 +1,60 @@
+"""Calibrate the whole-picture verdict (``recognize/verdict.py``): each evidence's range per kind of picture.
+
+Until the real-world data sets of issue 11 exist, the pictures are self-built
+with the makers of ``tests/synthetic.py`` (writing) and ``tests/scenes.py``
+(scenes), from seeds 1000 and up, which the tests never use. Prints, per kind,
+the min / 5th / median / 95th percentile / max of the plain-surface share and
+the verdicts at the thresholds in ``verdict.py``. Usage:
+python benchmarks/verdict_calibration.py [--n 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import scenes
+from digitlab.recognize.predictor import Predictor
+from synthetic import encode, load_mnist_test, make_page, make_photo, make_strip
+
+
+def pictures(n: int, seed: int = 1000) -> dict[str, list[np.ndarray]]:
+    """n pictures of each kind, all from MNIST test digits 1000 and up (the tests use the first few hundred)."""
+    x, _ = load_mnist_test(2000)
+    d = x[1000:]
+    rng = np.random.default_rng(seed)
+    pick = lambda k: list(d[rng.integers(0, len(d), k)])  # noqa: E731
+    return {
+        "writing: one digit": [make_photo(pick(1)[0], rng, (360, 480), ruled=bool(i % 3 == 0)) for i in range(n)],
+        "writing: strip": [make_strip(pick(int(rng.integers(2, 7))), rng) for _ in range(n)],
+        "writing: page": [make_page([pick(3), pick(2)], rng) for _ in range(n)],
+        "scene: textured": [np.asarray(scenes.scene(rng) * 255, np.uint8) for _ in range(n)],
+        "scene: frame and pole": [scenes.rectangle_and_pole(rng) for _ in range(n)],
+        "scene: ring": [scenes.ring_scene(rng) for _ in range(n)],
+        "scene: mark on texture": [scenes.textured_with_mark(pick(1)[0], rng) for _ in range(n)],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=40)
+    args = ap.parse_args()
+    pred = Predictor()
+    for kind, pics in pictures(args.n).items():
+        answers = [pred.predict(encode(p, "JPEG", quality=85)) for p in pics]
+        plain = np.array([a.verdict.evidence.plain for a in answers if a.verdict.evidence.plain is not None])
+        q = np.percentile(plain, [0, 5, 50, 95, 100]).round(3).tolist() if len(plain) else []
+        kinds = Counter(str(a.verdict.kind) for a in answers)
+        with_digit = sum(any(c.isdigit() for c in a.text) for a in answers)
+        print(
+            f"{kind:24s} plain min/p5/p50/p95/max {q} (judged {len(plain)}/{len(pics)})  verdicts {dict(kinds)}  text with a digit {with_digit}"
+        )
+
+
+if __name__ == "__main__":
+    main()
