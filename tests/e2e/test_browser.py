@@ -115,6 +115,41 @@ def test_draw_a_digit(page, digit_png, shipped_model, shot):
     shot(page, "recognise")
 
 
+@pytest.fixture(scope="module")
+def scene_jpg(tmp_path_factory) -> Path:
+    """A frame and a pole on a shaded, textured background (tests/scenes.py): its pole alone reads as a "1"."""
+    import scenes
+    from synthetic import encode
+
+    path = tmp_path_factory.mktemp("pictures") / "scene.jpg"
+    path.write_bytes(encode(scenes.rectangle_and_pole(np.random.default_rng(6)), "JPEG", quality=85))
+    return path
+
+
+def answer_of(page, name: str):
+    """The answer card of the picture called ``name`` under #answers, once shown."""
+    card = page.locator("#answers .answer", has=page.locator(".source", has_text=name))
+    card.wait_for(timeout=TIMEOUT_MS)
+    return card
+
+
+def test_verdict_and_reasons_are_said_in_chinese(page, scene_jpg, shipped_model, tmp_path):
+    """Issue 11: the whole picture's verdict and every refusal are translated (it used to read "原因: no ink found")."""
+    page.select_option("#lang", "zh")
+    page.set_input_files("#file-input", str(scene_jpg))
+    card = answer_of(page, "scene.jpg")
+    assert card.locator("[data-testid=verdict-kind]").inner_text() == "不是数字"
+    assert "原因：这是一张场景照片，不是写在平整表面上的字" in card.locator("[data-testid=verdict-reason]").inner_text()
+    assert card.locator("[data-testid=answer-text]").inner_text() == "未识别到数字"  # no "1" in the answer
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    page.set_input_files("#file-input", str(blank))
+    text = answer_of(page, "blank.png").inner_text()
+    assert "原因：没有找到笔迹" in text and "no ink found" not in text
+    page.select_option("#lang", "en")  # the answers on screen are said again in English
+    assert "Reason: no ink found" in answer_of(page, "blank.png").inner_text()
+
+
 def test_train_form_checks_values_in_the_browser_and_on_the_server(page):
     jobs_before = len(page.request.get("/api/jobs").json())
     page.click("[data-tab=train]")
