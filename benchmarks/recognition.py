@@ -23,24 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results
 from digitlab.catalog import resolve
 from digitlab.data.dataset import load_raw
+from digitlab.data.realworld.photo import phone_jpeg
 from digitlab.recognize.ood_eval import ood_eval
 from digitlab.recognize.predictor import DEFAULT_MODEL, Predictor
 from digitlab.store import RunStore
-
-
-def phone_jpeg(digit: np.ndarray, seed: int = 0) -> bytes:
-    """A 4000x3000 'phone photo': tinted paper, lighting gradient, noise, a dark digit ~1000 px tall, JPEG q=92."""
-    rng = np.random.default_rng(seed)
-    h, w = 3000, 4000
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    paper = 0.85 - 0.15 * (xx / w) - 0.1 * (yy / h)
-    ink = np.asarray(Image.fromarray(digit).resize((1000, 1000), Image.BILINEAR), np.float32) / 255
-    paper[1000:2000, 1500:2500] *= 1 - 0.8 * ink
-    gray = np.clip(paper + rng.normal(0, 0.02, paper.shape), 0, 1)
-    rgb = np.stack([gray * 0.98, gray * 0.95, gray * 0.88], -1)
-    buf = io.BytesIO()
-    Image.fromarray((rgb * 255).astype(np.uint8)).save(buf, "JPEG", quality=92)
-    return buf.getvalue()
 
 
 def timings(pred: Predictor, x: np.ndarray, reps: int) -> dict[str, float]:

@@ -1,18 +1,19 @@
 """Synthetic phone-like pictures of real MNIST digits, shared by tests and benchmarks.
 
-Every picture is dark ink on tinted paper under an uneven lighting gradient,
-with gaussian noise and a JPEG round trip, so the preprocessing must undo
-what a phone camera does.  All randomness comes from the ``rng`` passed in.
+The photo effects live in the library (``digitlab.data.realworld.photo``, also used by the real-world data sets);
+this module re-exports them beside a reader of the repository's MNIST test files.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+
+from digitlab.data.realworld.photo import encode, make_blank, make_page, make_photo, make_strip
+
+__all__ = ["encode", "load_mnist_test", "make_blank", "make_page", "make_photo", "make_strip"]
 
 MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
 
@@ -24,111 +25,3 @@ def load_mnist_test(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(MNIST_DIR / "t10k-labels-idx1-ubyte.gz") as f:
         labels = np.frombuffer(f.read(), np.uint8, offset=8)
     return images[:n], labels[:n]
-
-
-def encode(rgb: np.ndarray, fmt: str = "PNG", **options) -> bytes:
-    """Array -> file bytes in the given Pillow format."""
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, fmt, **options)
-    return buf.getvalue()
-
-
-def make_photo(digit28: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (480, 640), ruled: bool = False) -> np.ndarray:
-    """One MNIST digit written on a photographed page -> (H, W, 3) uint8 RGB.
-
-    The digit's height is 20-60 % of the page; it sits at a random place.
-    """
-    h, w = size
-    page = _paper((h, w), rng)
-    if ruled:
-        _rule(page, rng)
-    alpha = _digit_alpha(digit28, int(rng.uniform(0.2, 0.6) * h), max_width=w)
-    y = int(rng.integers(0, h - alpha.shape[0] + 1))
-    x = int(rng.integers(0, w - alpha.shape[1] + 1))
-    _ink(page, alpha, y, x, rng)
-    return _finish(page, rng)
-
-
-def make_blank(rng: np.random.Generator, size: tuple[int, int] = (480, 640), ruled: bool = False) -> np.ndarray:
-    """A photographed page with no digit (optionally ruled) -> (H, W, 3) uint8 RGB."""
-    page = _paper(size, rng)
-    if ruled:
-        _rule(page, rng)
-    return _finish(page, rng)
-
-
-def make_strip(digits: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Several digits written left to right with gaps -> (H, W, 3) uint8 RGB."""
-    return make_page([digits], rng)
-
-
-def make_page(lines: list[list[np.ndarray]], rng: np.random.Generator, line_height: int = 160) -> np.ndarray:
-    """Lines of digits, top to bottom, each left to right -> (H, W, 3) uint8 RGB."""
-    placed, width = [], 0
-    for row, digits in enumerate(lines):
-        x = int(rng.integers(15, 40))
-        for d in digits:
-            alpha = _digit_alpha(d, int(rng.uniform(0.55, 0.75) * line_height))
-            y = row * line_height + int(rng.integers(10, line_height - alpha.shape[0] - 10))
-            placed.append((alpha, y, x))
-            x += alpha.shape[1] + int(rng.integers(15, 40))  # the gap between digits
-        width = max(width, x + 20)
-    page = _paper((line_height * len(lines), width), rng)
-    for alpha, y, x in placed:
-        _ink(page, alpha, y, x, rng)
-    return _finish(page, rng)
-
-
-def _digit_alpha(digit28: np.ndarray, height: int, max_width: int | None = None) -> np.ndarray:
-    """MNIST digit (light on black) cropped to its ink and resized -> ink opacity in [0, 1]."""
-    d = digit28.astype(np.float32) / (255 if digit28.dtype == np.uint8 else 1)
-    ys, xs = np.nonzero(d > 0)
-    d = d[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    width = max(1, round(d.shape[1] * height / d.shape[0]))
-    if max_width is not None and width > max_width:
-        height, width = round(height * max_width / width), max_width
-    out = Image.fromarray(d).resize((width, max(1, height)), Image.BICUBIC)
-    return np.clip(np.asarray(out), 0, 1)
-
-
-def _paper(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Tinted paper under a linear lighting gradient in a random direction -> (H, W, 3) float."""
-    h, w = shape
-    tint = rng.uniform(0.75, 0.95) * (1 + rng.uniform(-0.08, 0.08, 3))
-    angle = rng.uniform(0, 2 * np.pi)
-    side = np.float32(max(h, w))  # float32 throughout: a 4000x3000 page stays ~150 MB
-    ramp = (
-        np.float32(np.cos(angle)) * np.arange(w, dtype=np.float32)[None, :] / side
-        + np.float32(np.sin(angle)) * np.arange(h, dtype=np.float32)[:, None] / side
-    )
-    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-9)
-    light = 1 - np.float32(rng.uniform(0.1, 0.4)) * ramp  # up to 40 % darker on one side
-    return np.clip(tint, 0, 1).astype(np.float32)[None, None, :] * light[..., None]
-
-
-def _rule(page: np.ndarray, rng: np.random.Generator) -> None:
-    """Faint blue ruled lines across the page, 1-2 px thick, in place."""
-    h = page.shape[0]
-    gap = int(rng.integers(max(8, h // 10), max(9, h // 5)))
-    colour = np.array([0.55, 0.65, 0.9], np.float32)
-    strength = np.float32(rng.uniform(0.25, 0.45))
-    for y in range(int(rng.integers(gap // 2, gap)), h, gap):
-        band = page[y : y + int(rng.integers(1, 3))]
-        band[:] = band * (1 - strength) + band * colour * strength
-
-
-def _ink(page: np.ndarray, alpha: np.ndarray, y: int, x: int, rng: np.random.Generator) -> None:
-    """Write dark pen ink of opacity ``alpha`` at (y, x), in place."""
-    ink = rng.uniform(0.05, 0.25, 3).astype(np.float32)  # dark, slightly coloured pen
-    a = alpha[..., None] * np.float32(rng.uniform(0.8, 1.0))
-    region = page[y : y + alpha.shape[0], x : x + alpha.shape[1]]
-    region[:] = region * (1 - a) + ink * region.mean(axis=2, keepdims=True) * a
-
-
-def _finish(page: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Camera noise and a JPEG round trip at quality 70-90 -> uint8 RGB."""
-    noise = rng.standard_normal(page.shape, dtype=np.float32)
-    page += noise * np.float32(rng.uniform(0.01, 0.03))
-    rgb = (np.clip(page, 0, 1) * 255 + 0.5).astype(np.uint8)
-    data = encode(rgb, "JPEG", quality=int(rng.integers(70, 91)))
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
