@@ -206,7 +206,7 @@ def test_a_study_records_every_trial_as_a_linked_run(tlab):
         assert cfg["calibrate"] is False  # trials skip the rejection calibration; the trial's (exported) config keeps the base's
         assert {**cfg, "name": None, "calibrate": True} == {**T.trial_config(t), "name": None}
         assert (tlab.runs / rec.name / "weights" / "best.pt").is_file()
-    assert st.best_value == max(r["best_val_acc"] for r in runs.values())
+    assert st.best_value == max(r.best_val_acc for r in runs.values())
 
 
 def test_pruning_stops_trials_and_records_them_pruned(tlab):

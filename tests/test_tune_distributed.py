@@ -142,7 +142,7 @@ def _check_shared_study(storage: str, store: RunStore) -> None:
         rec = by_trial[t.number]
         assert rec.name == t.user_attrs["run"] == f"s-t{t.number}"
         assert rec.extra["state"] == {State.COMPLETE: "complete", State.PRUNED: "pruned"}[t.state]
-    complete = [by_trial[t.number]["best_val_acc"] for t in trials if t.state == State.COMPLETE]
+    complete = [by_trial[t.number].best_val_acc for t in trials if t.state == State.COMPLETE]
     assert st.best_value == pytest.approx(max(complete))
 
 
