@@ -20,6 +20,7 @@ from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
 from digitlab.config import load_config, make_config
 from digitlab.data import DigitData, dataset
 from digitlab.recognize.calibrate import fit_rejection
+from digitlab.records import RunFolder
 from digitlab.store import RunStore
 from digitlab.trainer import StopTraining, train
 from synthetic import load_mnist_test
@@ -73,18 +74,18 @@ def val_peaks_first() -> DigitData:
 
 
 def test_best_epoch_and_best_pt_are_chosen_on_validation_not_test(val_peaks_first, tmp_path):
-    result = train(tiny(), val_peaks_first, weights_dir=tmp_path)
+    result = train(tiny(), val_peaks_first, folder=RunFolder(tmp_path))
     val = [h["val_acc"] for h in result.history]
     test = [h["test_acc"] for h in result.history]
     assert len(val) == 3 and val[0] == 1.0 and max(val[1:]) < 1.0  # the case is built as intended ...
     assert int(np.argmax(test)) + 1 != 1  # ... test accuracy peaks later
     assert result.best["epoch"] == 1 == int(np.argmax(val)) + 1
     assert result.best["test_acc"] == test[0]  # the reported test figure is the one at the chosen epoch
-    best = load_checkpoint(tmp_path / "best.pt")
+    best = load_checkpoint(RunFolder(tmp_path).best)
     assert best["metrics"]["epoch"] == 1
     model = model_from_checkpoint(best)  # best.pt holds epoch 1's weights: they reproduce the validation labels
     assert torch.equal(predictions(model, val_peaks_first.val_x, val_peaks_first.mean, val_peaks_first.std), val_peaks_first.val_y)
-    assert load_checkpoint(tmp_path / "last.pt")["metrics"]["epoch"] == 3
+    assert load_checkpoint(RunFolder(tmp_path).last)["metrics"]["epoch"] == 3
 
 
 def test_early_stopping_watches_validation_not_test(val_peaks_first):
@@ -117,8 +118,8 @@ def test_normalisation_statistics_come_from_the_training_split_only(monkeypatch,
     everything = np.concatenate([train_file, test_file]) / 255
     assert abs(data.mean - train_file.mean() / 255) > 0.01 and abs(data.mean - everything.mean()) > 0.1  # the case tells them apart
 
-    train(tiny(epochs=1), data, weights_dir=tmp_path)
-    assert load_checkpoint(tmp_path / "best.pt")["norm"] == {"mean": data.mean, "std": data.std}
+    train(tiny(epochs=1), data, folder=RunFolder(tmp_path))
+    assert load_checkpoint(RunFolder(tmp_path).best)["norm"] == {"mean": data.mean, "std": data.std}
 
 
 # ---------------------------------------------------------------- tuning

@@ -185,7 +185,7 @@ def _execute(
             len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std,
         )  # fmt: skip
         recorder = Recorder(store, run_id, folder)
-        result = train(cfg, data, weights_dir=folder.weights, on_epoch=[recorder, *hooks], progress=progress, resume=resume)
+        result = train(cfg, data, folder=folder, on_epoch=[recorder, *hooks], progress=progress, resume=resume)
         finish(store, run_id, folder, result)
         if result.status != "interrupted":
             for step in after:

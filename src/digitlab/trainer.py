@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import torch
@@ -29,7 +28,7 @@ from .errors import TrainingError
 from .evidence import versions
 from .inference import evaluate, layout
 from .models import DigitNet, create_model
-from .records import TrainResult
+from .records import RunFolder, TrainResult
 
 EpochHook = Callable[[dict[str, Any]], None]
 
@@ -265,12 +264,12 @@ def train(
     cfg: TrainConfig,
     data: DigitData,
     *,
-    weights_dir: Path | None = None,
+    folder: RunFolder | None = None,
     on_epoch: Sequence[EpochHook] = (),
     progress: BatchProgress | None = None,
     resume: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train ``cfg`` on ``data``; with ``weights_dir``, keep ``best.pt`` and ``last.pt`` there.
+    """Train ``cfg`` on ``data``; with a run ``folder``, keep its ``best.pt`` and ``last.pt``.
 
     Selection and early stopping use validation accuracy only (or the last epoch
     when there is no validation split). Ctrl-C / SIGTERM (KeyboardInterrupt)
@@ -299,8 +298,8 @@ def train(
             if improved:
                 st.best = {k: m[k] for k in ("epoch", "val_acc", "val_loss", "test_acc", "test_loss")}
             with HeldInterrupts():  # checkpoints and records of an epoch: all or nothing
-                if weights_dir is not None:
-                    save_weights(cfg, data, st, weights_dir, improved, m)
+                if folder is not None:
+                    save_weights(cfg, data, st, folder, improved, m)
                 for hook in on_epoch:
                     hook(m)
             # -- early stopping on validation
@@ -315,11 +314,11 @@ def train(
     return TrainResult(status, st.history, st.best, st.deployed, train_seconds)
 
 
-def save_weights(cfg: TrainConfig, data: DigitData, st: LoopState, folder: Path, improved: bool, m: dict[str, Any]) -> None:
+def save_weights(cfg: TrainConfig, data: DigitData, st: LoopState, folder: RunFolder, improved: bool, m: dict[str, Any]) -> None:
     """``best.pt`` (deployed weights: the EMA when on) when validation improved; ``last.pt`` always, with resume state."""
     deployed = st.deployed
     if improved:
-        save_checkpoint(folder / "best.pt", checkpoint_payload(cfg, data, deployed, m))
+        save_checkpoint(folder.best, checkpoint_payload(cfg, data, deployed, m))
     last = checkpoint_payload(cfg, data, st.model, m)
     last["train_state"] = st.train_state()
-    save_checkpoint(folder / "last.pt", last)
+    save_checkpoint(folder.last, last)

@@ -30,6 +30,7 @@ from .evidence import git_commit, machine
 from .inference import layout, normalise
 from .models import count_flops, count_params, create_model, get_spec, list_models
 from .presets import preset_dir
+from .records import RunFolder
 from .runner import run_training
 from .steps import after_steps
 from .store import RunStore
@@ -161,7 +162,7 @@ def _zoo_run(
         "test_acc": result.best.get("test_acc"),
         "best_epoch": result.best.get("epoch"),
     }
-    best = runs_dir / name / "weights" / "best.pt"
+    best = RunFolder(runs_dir / name).best
     if best.is_file() and result.status != "interrupted":
         row["infer_img_s"] = inference_rate(model_from_checkpoint(load_checkpoint(best)), data, cfg.threads)
     row["wall_seconds"] = time.perf_counter() - t0  # training, evaluation, checkpoints, plots, inference timing
