@@ -41,7 +41,7 @@ def page_jpeg(face_path: str, text: list[str], rng: np.random.Generator) -> byte
     body = "\n".join(textwrap.wrap(" ".join(text), per_line)[:lines])
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
-    x0, y0, x1, y1 = draw.multiline_textbbox((0, 0), body, font=font, spacing=size // 3)
+    x0, y0, x1, y1 = (int(v) for v in draw.multiline_textbbox((0, 0), body, font=font, spacing=size // 3))
     ox, oy = int(rng.integers(0, max(1, w - (x1 - x0)))) - x0, int(rng.integers(0, max(1, h - (y1 - y0)))) - y0
     draw.multiline_text((ox, oy), body, font=font, fill=255, spacing=size // 3)
     page = paper(PAGE, rng)

@@ -117,7 +117,7 @@ def faces(split: str) -> list[Face]:
 
 @lru_cache(maxsize=64)
 def _cmap(path: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont  # a matplotlib dependency: always there with the lab
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # a matplotlib dependency: always there with the lab
 
     return frozenset(TTFont(path, lazy=True)["cmap"].getBestCmap())
 
@@ -135,7 +135,7 @@ def _font(path: str) -> ImageFont.FreeTypeFont:
 def glyph_alpha(face: Face, char: str, angle: float = 0.0) -> np.ndarray:
     """``char`` in ``face`` as ink opacity (h, w) float32 in [0, 1], rotated by ``angle`` degrees, cropped to its ink."""
     font = _font(str(package_file(face.package, face.path)))
-    x0, y0, x1, y1 = font.getbbox(char)
+    x0, y0, x1, y1 = (int(v) for v in font.getbbox(char))
     canvas = Image.new("L", (x1 - x0 + 8, y1 - y0 + 8), 0)
     ImageDraw.Draw(canvas).text((4 - x0, 4 - y0), char, font=font, fill=255)
     if angle:

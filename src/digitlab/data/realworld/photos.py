@@ -96,8 +96,9 @@ def load_rgb(package: str, path: str) -> np.ndarray:
         tile = read_pat(raw)
         reps = (-(-TILE[0] // tile.shape[0]), -(-TILE[1] // tile.shape[1]), 1)
         return np.tile(tile, reps)[: TILE[0], : TILE[1]]
-    im = Image.open(io.BytesIO(raw))
-    im.draft("RGB", (SOURCE_SIDE, SOURCE_SIDE))  # JPEG: decode at a reduced scale, much faster for wallpapers
+    opened = Image.open(io.BytesIO(raw))
+    opened.draft("RGB", (SOURCE_SIDE, SOURCE_SIDE))  # JPEG: decode at a reduced scale, much faster for wallpapers
+    im: Image.Image = opened
     if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
         im = im.convert("RGBA")
         im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
