@@ -18,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import CSV_FIELDS
 from .errors import Busy, Conflict, NotFound
 
 log = logging.getLogger("digitlab")
 FINAL = {"completed", "early-stopped", "interrupted", "cancelled", "failed"}
 KEEP_FINISHED = 100  # finished jobs remembered for the queue view
-EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "train_seconds")
 
 
 @dataclass
@@ -91,7 +91,7 @@ class JobProgress:
 
     def on_epoch(self, m: dict[str, Any]) -> None:
         """Append the epoch's metrics to the job's history."""
-        self.job.update(history=[*self.job.history, {k: m.get(k) for k in EPOCH_KEYS}])
+        self.job.update(history=[*self.job.history, {k: m.get(k) for k in CSV_FIELDS}])
         self._check()
 
     def _check(self) -> None:
