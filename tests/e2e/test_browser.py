@@ -209,6 +209,24 @@ def test_runs_table_compare_and_open(page, server, shot):
     shot(page, "runs")
 
 
+def test_accuracy_axis_fits_its_labels(page):
+    """Curves near 100 %: the y axis is as wide as "100.0%" needs (uPlot's fixed 50 px showed "00.0%")."""
+    room = page.evaluate("""async () => {
+        const { curveChart } = await import('/static/js/charts.js');
+        const el = document.createElement('div');
+        el.style.width = '600px';
+        document.body.append(el);
+        const epochs = [1, 2, 3].map((epoch) => ({ epoch, train_acc: 0.6 + 0.13 * epoch, val_acc: 0.97 + 0.01 * epoch, test_acc: 0.99 }));
+        const u = await curveChart(el, [{ name: 'real', epochs }], 'acc', 'acc');
+        const axis = u.axes[1];
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = axis.font[0];
+        const text = ctx.measureText('100.0%').width / devicePixelRatio;
+        return el.querySelectorAll('.u-axis')[1].getBoundingClientRect().width - (axis.ticks.size + axis.gap + text);
+    }""")
+    assert room >= 0, f"the y axis is {-room:.1f} px too narrow for its labels"
+
+
 class Killed(Exception):
     """Stops a run in its first epoch, as a crash or a kill would."""
 

@@ -34,6 +34,15 @@ function aligned(runs, metric) {
   return { columns, series };
 }
 
+/** Width (px) of a y axis that fits its longest tick label: uPlot's fixed 50 px cut "100.0%" to "00.0%". */
+function fitLabels(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size; // uPlot asks again after a resize of the labels; keep the first answer
+  const longest = (values ?? []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), '');
+  u.ctx.font = axis.font[0];
+  return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / devicePixelRatio) + 4;
+}
+
 /** Draw one chart of `metric` ('loss' | 'acc') for `runs` [{name, epochs}] into `el`; returns the uPlot. */
 export async function curveChart(el, runs, metric, title) {
   const UPlot = await loadUPlot();
@@ -41,7 +50,7 @@ export async function curveChart(el, runs, metric, title) {
   const width = Math.max(280, el.clientWidth || 600);
   const opts = { title, width, height: 260, series,
     scales: { x: { time: false } },
-    axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { values: (u, ticks) => ticks.map((v) => metric === 'acc' ? `${(100 * v).toFixed(1)}%` : v.toPrecision(3)) }] };
+    axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: fitLabels, values: (u, ticks) => ticks.map((v) => metric === 'acc' ? `${(100 * v).toFixed(1)}%` : v.toPrecision(3)) }] };
   el.replaceChildren();
   const chart = new UPlot(opts, columns, el);
   new ResizeObserver(() => chart.setSize({ width: Math.max(280, el.clientWidth), height: 260 })).observe(el);
