@@ -8,7 +8,6 @@ when that browser cannot be launched.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("DIGITLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -107,16 +105,16 @@ def page(browser, server):
 
 @pytest.fixture(scope="session")
 def shot(tmp_path_factory) -> Callable:
-    """``shot(page, "runs")``: a full-page screenshot in the test output folder; with DIGITLAB_SCREENSHOTS=1 also in docs/screenshots/."""
+    """``shot(page, "runs")``: a full-page screenshot in the test's output folder only.
+
+    The README's pictures (docs/screenshots/) come from real runs, taken by scripts/screenshots.py, never from
+    these tiny test runs.
+    """
     out = tmp_path_factory.mktemp("screenshots")
 
     def take(page, name: str) -> Path:
         path = out / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("DIGITLAB_SCREENSHOTS") == "1":
-            dest = REPO / "docs" / "screenshots"
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest / path.name)
         return path
 
     return take
