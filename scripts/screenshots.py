@@ -7,7 +7,7 @@
    ``playwright install``) take recognise, runs, studies, train, models and mobile (360 px wide).
 
 Usage: .venv/bin/python scripts/screenshots.py [--lab DIR] [--models fast,lenet5,cnn] [--threads 1] [--trials 6]
-Training takes about 10 minutes of CPU; the pictures about a minute. One thread per run by default: on a busy
+Training takes about 10 minutes of CPU; the pictures under a minute. One thread per run by default: on a busy
 2-core machine two torch threads ran 6x slower than one (72 s against 11 s for a LeNet-5 epoch).
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import socket
@@ -70,8 +71,7 @@ def best_run(lab: Path, models: list[str]) -> str:
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
-    import csv
-
+    """The rows of a run's metrics.csv."""
     with path.open() as f:
         return list(csv.DictReader(f))
 
