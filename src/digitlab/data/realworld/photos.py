@@ -69,7 +69,7 @@ PHOTOS: dict[str, list[str]] = {
         "ramon/HR_Cork ramon/HR_DecoPaper ramon/HR_RoughPaper ramon/HR_SketchPaper ramon/HR_WaterColor".split()
     ],
 }
-CROPS = {"eval": 9, "val": 9, "train": 6}  # crops per photo, beside its full view (eval: 33 photos x 10 = 330)
+CROPS = {"eval": 9, "val": 9, "train": 12}  # crops per photo, beside its full view (eval: 33 photos x 10 = 330)
 SOURCE_SIDE = 2048  # px: sources are decoded at most this big (JPEG draft); crops never need more
 SIDES = (400, 800)  # px: the longer side of a delivered photo, drawn in this range
 TILE = (480, 640)  # px: GIMP patterns are small tiles; they are tiled to this size (H, W) as a texture photo
