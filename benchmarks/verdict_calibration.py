@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import scenes
 from digitlab.recognize.predictor import Predictor
+from digitlab.recognize.verdict import MIN_PLAIN
 from synthetic import encode, load_mnist_test, make_page, make_photo, make_strip
 
 
@@ -33,6 +34,7 @@ def pictures(n: int, seed: int = 1000) -> dict[str, list[np.ndarray]]:
         "writing: one digit": [make_photo(pick(1)[0], rng, (360, 480), ruled=bool(i % 3 == 0)) for i in range(n)],
         "writing: strip": [make_strip(pick(int(rng.integers(2, 7))), rng) for _ in range(n)],
         "writing: page": [make_page([pick(3), pick(2)], rng) for _ in range(n)],
+        "writing: sheet on a desk": [scenes.sheet_on_desk(pick(int(rng.integers(1, 5))), rng) for _ in range(n)],
         "scene: textured": [np.asarray(scenes.scene(rng) * 255, np.uint8) for _ in range(n)],
         "scene: frame and pole": [scenes.rectangle_and_pole(rng) for _ in range(n)],
         "scene: ring": [scenes.ring_scene(rng) for _ in range(n)],
@@ -45,15 +47,23 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=40)
     args = ap.parse_args()
     pred = Predictor()
+    plains: dict[str, np.ndarray] = {}
     for kind, pics in pictures(args.n).items():
         answers = [pred.predict(encode(p, "JPEG", quality=85)) for p in pics]
         plain = np.array([a.verdict.evidence.plain for a in answers if a.verdict.evidence.plain is not None])
+        plains[kind] = plain
         q = np.percentile(plain, [0, 5, 50, 95, 100]).round(3).tolist() if len(plain) else []
         kinds = Counter(str(a.verdict.kind) for a in answers)
         with_digit = sum(any(c.isdigit() for c in a.text) for a in answers)
         print(
             f"{kind:24s} plain min/p5/p50/p95/max {q} (judged {len(plain)}/{len(pics)})  verdicts {dict(kinds)}  text with a digit {with_digit}"
         )
+
+    writing = np.concatenate([p for k, p in plains.items() if k.startswith("writing")])
+    scene = np.concatenate([p for k, p in plains.items() if k.startswith("scene")])
+    print(f"MIN_PLAIN candidates (now {MIN_PLAIN}): writing judged a scene / scenes judged a scene")
+    for t in (0.8, 0.85, 0.88, 0.9, 0.92, 0.95):
+        print(f"  {t:.2f}: {(writing < t).mean():6.1%} / {(scene < t).mean():6.1%}")
 
 
 if __name__ == "__main__":

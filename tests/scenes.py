@@ -143,3 +143,23 @@ def digit_and_blob(digit28: np.ndarray, rng: np.random.Generator, size: tuple[in
     blot = np.clip((1 - r) * 0.1 * h, 0, 1)  # a filled rounded rectangle: ink fills ~90 % of its box
     _ink(page, blot, 0, 0, rng)
     return _finish(page, rng)
+
+
+def sheet_on_desk(digits: list[np.ndarray], rng: np.random.Generator, size: tuple[int, int] = (480, 640)) -> np.ndarray:
+    """A number written on a sheet of paper lying on a darker desk that fills 15-40 % of the frame: writing, not a scene."""
+    h, w = size
+    page = scene(rng, size, strength=float(rng.uniform(0.03, 0.08)))[..., :] * np.float32(0.6)  # a plain, darker desk
+    edge = rng.uniform(0.15, 0.4)  # the share of the frame's width the desk shows, on one side
+    x_edge = int(w * edge) if rng.random() < 0.5 else int(w * (1 - edge))
+    sheet = _paper(size, rng)
+    paper = slice(x_edge, w) if x_edge < w / 2 else slice(0, x_edge)
+    page[:, paper] = sheet[:, paper]
+    x0, x1 = paper.start, paper.stop
+    x = x0 + int(0.05 * (x1 - x0))
+    for d in digits:
+        alpha = _digit_alpha(d, int(0.25 * h))
+        if x + alpha.shape[1] >= x1:
+            break
+        _ink(page, alpha, int(0.35 * h), x, rng)
+        x += alpha.shape[1] + int(0.04 * w)
+    return _finish(page, rng)
