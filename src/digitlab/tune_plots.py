@@ -75,7 +75,10 @@ def _zoom(rows: list[dict[str, Any]], final: float | None) -> tuple[float, int]:
     vals = [100 * r["val_acc"] for r in rows if r["val_acc"] is not None]
     if not vals or final is None:
         return 0.0, 0
-    floor = max(min(vals), final - ZOOM_PP)
+    lowest = min(vals)
+    if lowest >= final - ZOOM_PP:  # every trial fits: a margin below the lowest, so no point sits on the bottom edge
+        return lowest - max(0.05 * (final - lowest), 0.02), 0
+    floor = final - ZOOM_PP
     return floor, sum(v < floor for v in vals)
 
 

@@ -93,7 +93,7 @@ async function openRun(name) {
       h('p', {}, h('span', { class: `badge ${run.status}` }, t(`status.${run.status}`)), ' ', run.message || ''),
       h('div', { class: 'plots' }, plots(run)),
       h('details', { open: true }, h('summary', {}, t('runs.config')), h('dl', { class: 'config' },
-        Object.entries(run.config).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, JSON.stringify(v)))))),
+        Object.entries(run.config).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, JSON.stringify(v, null, 1).replace(/\n\s*/g, ' ')))))),
       h('details', {}, h('summary', {}, t('runs.log')), h('pre', { class: 'log' }, log.split('\n').slice(-300).join('\n'))),
       h('details', {}, h('summary', {}, t('runs.files')), h('ul', {}, run.files.map((f) => h('li', {}, h('a', { href: fileUrl(name, f), target: '_blank' }, f)))))));
     out.scrollIntoView({ behavior: 'smooth', block: 'start' });
