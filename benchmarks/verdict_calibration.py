@@ -4,8 +4,9 @@ Until the real-world data sets of issue 11 exist, the pictures are self-built
 with the makers of ``tests/synthetic.py`` (writing) and ``tests/scenes.py``
 (scenes), from seeds 1000 and up, which the tests never use. Prints, per kind,
 the min / 5th / median / 95th percentile / max of the plain-surface share and
-the verdicts at the thresholds in ``verdict.py``. Usage:
-python benchmarks/verdict_calibration.py [--n 40]
+the verdicts at the thresholds in ``verdict.py``. ``--realworld`` reads the
+``val`` split of ``digitlab.data.realworld`` instead (never its eval split). Usage:
+python benchmarks/verdict_calibration.py [--n 40] [--realworld]
 """
 
 from __future__ import annotations
@@ -42,21 +43,36 @@ def pictures(n: int, seed: int = 1000) -> dict[str, list[np.ndarray]]:
     }
 
 
+def realworld_val() -> dict[str, list[tuple[bytes, str | None]]]:
+    """(picture, label) per set of the real-world ``val`` split (issue 11): digits are "writing", the rest "scene"."""
+    from digitlab.data.realworld import sets
+
+    names = {"digit_photos": "writing: digit photos", "digit_strips": "writing: digit strips"}
+    names |= {"nondigit_photos": "scene: non-digit photos", "nondigit_documents": "scene: documents"}
+    return {names[k]: [(s.image, s.label) for s in v] for k, v in sets("val", names=list(names)).items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("--realworld", action="store_true", help="the real-world val split instead of self-built pictures")
     args = ap.parse_args()
     pred = Predictor()
     plains: dict[str, np.ndarray] = {}
-    for kind, pics in pictures(args.n).items():
-        answers = [pred.predict(encode(p, "JPEG", quality=85)) for p in pics]
+    kinds = (
+        realworld_val() if args.realworld else {k: [(encode(p, "JPEG", quality=85), None) for p in v] for k, v in pictures(args.n).items()}
+    )
+    for kind, pics in kinds.items():
+        answers = [pred.predict(data) for data, _ in pics]
+        right = sum(a.text == label for a, (_, label) in zip(answers, pics) if label is not None)
         plain = np.array([a.verdict.evidence.plain for a in answers if a.verdict.evidence.plain is not None])
         plains[kind] = plain
         q = np.percentile(plain, [0, 5, 50, 95, 100]).round(3).tolist() if len(plain) else []
-        kinds = Counter(str(a.verdict.kind) for a in answers)
+        verdicts = Counter(str(a.verdict.kind) for a in answers)
         with_digit = sum(any(c.isdigit() for c in a.text) for a in answers)
         print(
-            f"{kind:24s} plain min/p5/p50/p95/max {q} (judged {len(plain)}/{len(pics)})  verdicts {dict(kinds)}  text with a digit {with_digit}"
+            f"{kind:24s} plain min/p5/p50/p95/max {q} (judged {len(plain)}/{len(pics)})  verdicts {dict(verdicts)}  "
+            f"text with a digit {with_digit}  read exactly {right}"
         )
 
     writing = np.concatenate([p for k, p in plains.items() if k.startswith("writing")])
