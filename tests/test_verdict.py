@@ -87,7 +87,7 @@ def test_a_number_on_a_sheet_on_a_desk_is_partly_with_the_sheet_edge_set_apart(p
     answer = read(predictor, scenes.sheet_on_desk([first(mnist, d) for d in (3, 8, 1)], np.random.default_rng(0)))
     assert [d.label for d in answer.digits] == ["1", "3", "8", "1"]
     assert answer.verdict.kind == "partly" and answer.text == "?381" and answer.verdict.refused == (0,)
-    assert answer.verdict.to_dict()["why"] == [{"code": "edge_to_edge", "mark": 0}]
+    assert [(w["code"], w["mark"]) for w in answer.verdict.to_dict()["why"]] == [("step_edge", 0)]  # desk on one side, paper on the other
 
 
 def test_no_ink_is_not_digits_with_its_code(predictor):
@@ -139,15 +139,34 @@ def test_the_marks_evidence_from_boxes():
 
 
 def test_marks_that_do_not_belong_are_set_apart():
-    shape = (480, 640)
-    assert v.set_apart([mark(0), mark(35), mark(70, h=100)], shape)[2].reason is None  # 2.5x the others: still one of them
-    tall = v.set_apart([mark(0), mark(35), mark(70, h=101)], shape)
+    paper = np.ones((480, 640), np.float32)
+    assert v.set_apart([mark(0), mark(35), mark(70, h=100)], paper)[2].reason is None  # 2.5x the others: still one of them
+    tall = v.set_apart([mark(0), mark(35), mark(70, h=101)], paper)
     assert [m.reason and m.reason.code for m in tall] == [None, None, Code.TOO_TALL]
     pole = v.Mark((300, 0, 310, 480), 0, "1", None)
-    assert v.set_apart([mark(0), pole], shape)[1].reason.code is Code.EDGE_TO_EDGE
-    assert v.set_apart([pole], shape)[0].reason is None  # alone: a tight crop of a "1" may touch both edges
-    one_edge = v.set_apart([mark(0), v.Mark((300, 1, 310, 480), 0, "1", None)], shape)[1]
+    assert v.set_apart([mark(0), pole], paper)[1].reason.code is Code.EDGE_TO_EDGE
+    assert v.set_apart([pole], paper)[0].reason is None  # alone: a tight crop of a "1" may touch both edges
+    one_edge = v.set_apart([mark(0), v.Mark((300, 1, 310, 480), 0, "1", None)], paper)[1]
     assert one_edge.reason.code is Code.TOO_TALL  # it touches one edge only: set apart for its height, not as an edge
+
+
+def test_a_stroke_between_two_different_surfaces_is_an_edge_not_a_pen_stroke():
+    """Issue 11, failure 1: the edge of a table or a horizon reads as "1"; a pen stroke has the same paper on both sides."""
+    stroke = np.full((200, 300), 0.9, np.float32)
+    stroke[:, 148:152] = 0.1  # a dark line on paper
+    edge = stroke.copy()
+    edge[:, 152:] = 0.45  # ... with a darker surface on its right: a step, the edge of a thing
+    box = (148, 50, 152, 150)
+    assert v.step_ratio(stroke, box, True) == pytest.approx(0.0, abs=0.01)
+    assert v.step_ratio(edge, box, True) == pytest.approx(0.45 / 0.8)
+    assert v.step_ratio(1 - edge, box, False) == pytest.approx(0.45 / 0.8)  # light ink on a dark board: the same
+    assert v.step_ratio(edge, (0, 50, 4, 150), True) is None  # at the border: one side is not in the picture
+    one = v.Mark(box, 0, "1", None)
+    assert v.set_apart([one], stroke)[0].reason is None
+    assert v.set_apart([one], edge)[0].reason.code is Code.STEP_EDGE
+    lighter = stroke.copy()
+    lighter[:, 152:] = 0.9 - v.STEP_RATIO * 0.8 + 0.01  # just under the threshold: still a pen stroke
+    assert v.set_apart([one], lighter)[0].reason is None
 
 
 def test_decide_partly_and_not_digits_from_the_marks():

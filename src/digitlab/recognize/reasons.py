@@ -25,6 +25,7 @@ class Code(StrEnum):
     # the verdict on the whole picture, and marks it sets apart from the others
     TOO_TALL = "too_tall"
     EDGE_TO_EDGE = "edge_to_edge"
+    STEP_EDGE = "step_edge"
     SCENE = "scene"
     MOSTLY_REFUSED = "mostly_refused"
     UNEVEN_HEIGHTS = "uneven_heights"
@@ -42,6 +43,7 @@ TEMPLATES: dict[Code, str] = {
     Code.UNLIKE_DIGITS: "unlike the digits this model knows (score {score:.2f} < {threshold:.2f})",
     Code.TOO_TALL: "much taller than the other digits ({ratio:.1f}x their height > {threshold:.1f}x)",
     Code.EDGE_TO_EDGE: "runs from one edge of the picture to the other: an edge or a pole, not a digit",
+    Code.STEP_EDGE: "the edge between two different surfaces, not a pen stroke (its sides differ by {difference:.0%} of its contrast > {threshold:.0%})",
     Code.SCENE: "a photo of a scene, not writing on a plain surface (plain background {plain:.0%} < {threshold:.0%})",
     Code.MOSTLY_REFUSED: "most marks are not digits ({refused} of {marks} refused)",
     Code.UNEVEN_HEIGHTS: "the digits are not of similar heights, as in a written number (tallest {ratio:.1f}x the shortest > {threshold:.1f}x)",

@@ -3,8 +3,8 @@ import { h } from './dom.js';
 import { t } from './i18n.js';
 
 const SCALE = 4; // the 28x28 picture is drawn 4x enlarged
-const PERCENT = { fill: true, plain: true }; // numbers of a reason shown as percentages ...
-const PERCENT_THRESHOLD = { solid_blob: true, scene: true, mostly_refused: true }; // ... and these codes' thresholds
+const PERCENT = { fill: true, plain: true, difference: true }; // numbers of a reason shown as percentages ...
+const PERCENT_THRESHOLD = { solid_blob: true, scene: true, mostly_refused: true, step_edge: true }; // ... and these codes' thresholds
 
 /** A reason's numbers as shown: percentages whole, scores with 2 decimals, other fractions with 1, counts as they are. */
 function shownNumbers(why) {
