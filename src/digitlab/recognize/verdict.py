@@ -169,7 +169,7 @@ def scene_tiles(gray: np.ndarray, page: InkPage) -> tuple[np.ndarray, np.ndarray
         h, w = ink.shape
         ink = np.asarray(np.pad(ink, ((0, -h % k), (0, -w % k))).reshape(-(-h // k), k, -(-w // k), k).any(axis=(1, 3)))
     rows, cols = min(small.shape[0], ink.shape[0]) // TILE, min(small.shape[1], ink.shape[1]) // TILE
-    if rows == 0 or cols == 0:  # smaller than one tile
+    if rows * cols < MIN_TILES:  # too small a picture to judge its surface (a 28x28 digit is one tile): skip the work
         return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0), bool)
     blocks = small[: rows * TILE, : cols * TILE].reshape(rows, TILE, cols, TILE)
     mean = blocks.mean(axis=(1, 3), dtype=np.float64)
