@@ -133,7 +133,7 @@ def answer_of(page, name: str):
     return card
 
 
-def test_verdict_and_reasons_are_said_in_chinese(page, scene_jpg, shipped_model, tmp_path):
+def test_verdict_and_reasons_are_said_in_chinese(page, scene_jpg, shipped_model, tmp_path, shot):
     """Issue 11: the whole picture's verdict and every refusal are translated (it used to read "原因: no ink found")."""
     page.select_option("#lang", "zh")
     page.set_input_files("#file-input", str(scene_jpg))
@@ -141,6 +141,8 @@ def test_verdict_and_reasons_are_said_in_chinese(page, scene_jpg, shipped_model,
     assert card.locator("[data-testid=verdict-kind]").inner_text() == "不是数字"
     assert "原因：这是一张场景照片，不是写在平整表面上的字" in card.locator("[data-testid=verdict-reason]").inner_text()
     assert card.locator("[data-testid=answer-text]").inner_text() == "未识别到数字"  # no "1" in the answer
+    assert card.locator("[data-testid=set-apart]").first.inner_text() == "不计入：见对整张图片的判断"  # the pole's "1" is not counted
+    shot(page, "verdict-zh")
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
     page.set_input_files("#file-input", str(blank))

@@ -63,10 +63,20 @@ function verdict(digit) {
     h('span', { class: 'score' }, t('answer.score', { score, threshold: digit.threshold.toFixed(2) })));
 }
 
-function digitCard(digit) {
-  return h('div', { class: `digit ${digit.accepted ? '' : 'rejected'}` },
+/** A mark's card; `setApart`: the model read it as a digit, but the verdict on the whole picture does not count it. */
+function digitCard(digit, setApart = false) {
+  return h('div', { class: `digit ${digit.accepted && !setApart ? '' : 'rejected'}` },
     h('figure', {}, digit.image ? seenCanvas(digit.image) : '', h('figcaption', {}, t('answer.seen'))),
-    h('div', { class: 'detail' }, verdict(digit), bars(digit)));
+    h('div', { class: 'detail' }, verdict(digit),
+      setApart && digit.accepted ? h('p', { class: 'set-apart', 'data-testid': 'set-apart' }, t('answer.setApart')) : '',
+      bars(digit)));
+}
+
+/** Indices of the marks the verdict does not count: its refused ones, or all of a picture that is not digits. */
+function setApartMarks(answer) {
+  const v = answer.verdict;
+  if (!v) return new Set();
+  return new Set(v.kind === 'not digits' ? answer.digits.map((_, i) => i) : v.refused || []);
 }
 
 const KIND_KEYS = { digits: 'verdict.digits', partly: 'verdict.partly', 'not digits': 'verdict.notDigits' };
@@ -91,5 +101,5 @@ export function answerView(answer, thumb) {
       h('strong', { class: 'text', 'data-testid': 'answer-text' }, read),
       h('span', { class: 'ms' }, `${Math.round(answer.ms)} ms`)),
     answer.error ? h('p', { class: 'error' }, answer.error) : wholeVerdict(answer.verdict),
-    answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map(digitCard)));
+    answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map((d, i) => digitCard(d, setApartMarks(answer).has(i)))));
 }

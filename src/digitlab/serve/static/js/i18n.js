@@ -19,6 +19,7 @@ const en = {
   'answer.score': 'score {score} (threshold {threshold})', 'answer.error': 'cannot be read', 'answer.nothing': 'no digit read',
   'verdict.digits': 'Digits: “{text}”', 'verdict.partly': 'Partly digits: “{text}”', 'verdict.notDigits': 'Not digits',
   'verdict.mark': 'mark {n}: {reason}',
+  'answer.setApart': 'not counted: see the verdict on the whole picture',
   // Reasons by code (recognize/reasons.py): the same {placeholders} as the English sentences there.
   'why.no_ink': 'no ink found',
   'why.too_many_marks': 'too many separate marks ({marks}) for a number: noise or texture',
@@ -99,6 +100,7 @@ const zh = {
   'answer.score': '得分 {score}（阈值 {threshold}）', 'answer.error': '无法读取', 'answer.nothing': '未识别到数字',
   'verdict.digits': '数字：“{text}”', 'verdict.partly': '部分是数字：“{text}”', 'verdict.notDigits': '不是数字',
   'verdict.mark': '第 {n} 个记号：{reason}',
+  'answer.setApart': '不计入：见对整张图片的判断',
   'why.no_ink': '没有找到笔迹',
   'why.too_many_marks': '分散的记号太多（{marks} 个），不像一个数：是噪点或纹理',
   'why.solid_blob': '一块实心墨迹（占其方框的 {fill} %），不是笔画',
