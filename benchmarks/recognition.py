@@ -31,7 +31,7 @@ from digitlab.store import RunStore
 
 def timings(pred: Predictor, x: np.ndarray, reps: int) -> dict[str, float]:
     """p50 milliseconds: a phone JPEG (bytes -> answer) and a 28x28 PNG (bytes -> answer)."""
-    big = phone_jpeg(255 - x[0])
+    big = phone_jpeg(x[0])  # the digit as ink on paper (it was drawn inverted: a dark square the predictor rightly refused)
     buf = io.BytesIO()
     Image.fromarray(x[1]).save(buf, "PNG")
     small = buf.getvalue()

@@ -145,3 +145,18 @@ def test_ood_eval_on_a_run_is_saved_and_shown(cli, lab):
     assert (lab / "runs" / "tiny" / "ood.json").is_file()
     shown = cli("show", "tiny")
     assert "Saying 'not a digit'" in shown.out and "fashion-mnist" in shown.out
+
+
+def test_the_benchmark_phone_photo_is_read_as_its_digit():
+    """The recognition benchmark times a 4000x3000 phone photo of an MNIST digit: it must be a digit, read right.
+
+    (It was drawn inverted, a dark square with a light digit, which the predictor rightly refused as a solid blob,
+    so the benchmark timed a refusal.)
+    """
+    from digitlab.data.realworld.photo import phone_jpeg
+    from digitlab.recognize.predictor import Predictor
+    from synthetic import load_mnist_test
+
+    x, y = load_mnist_test(1)
+    answer = Predictor().predict(phone_jpeg(x[0]))
+    assert answer.text == str(y[0]), answer.to_dict()

@@ -150,14 +150,14 @@ def finish_jpeg(page: np.ndarray, rng: np.random.Generator) -> bytes:
 def phone_jpeg(digit: np.ndarray, seed: int = 0) -> bytes:
     """A 4000x3000 'phone photo' for timing: tinted paper, lighting gradient, noise, a dark digit ~1000 px tall, JPEG q=92.
 
-    ``digit`` is dark-on-light 28x28 uint8 (255 - an MNIST digit).
+    ``digit`` is an MNIST digit, 28x28 uint8, light ink on black: its brightness is how much ink darkens the paper.
     """
     rng = np.random.default_rng(seed)
     h, w = 3000, 4000
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     page = 0.85 - 0.15 * (xx / w) - 0.1 * (yy / h)
-    dark = np.asarray(Image.fromarray(digit).resize((1000, 1000), Image.Resampling.BILINEAR), np.float32) / 255
-    page[1000:2000, 1500:2500] *= 1 - 0.8 * dark
+    ink = np.asarray(Image.fromarray(digit).resize((1000, 1000), Image.Resampling.BILINEAR), np.float32) / 255
+    page[1000:2000, 1500:2500] *= 1 - 0.8 * ink
     gray = np.clip(page + rng.normal(0, 0.02, page.shape), 0, 1)
     rgb = np.stack([gray * 0.98, gray * 0.95, gray * 0.88], -1)
     return encode((rgb * 255).astype(np.uint8), "JPEG", quality=92)
