@@ -10,7 +10,7 @@ picture as a whole gets a verdict (``verdict.py``): digits, partly, not digits.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from ..checkpoint import DEFAULT_MODEL, load_checkpoint, model_from_checkpoint
 from ..errors import DigitlabError
 from ..inference import model_view
 from .checks import input_reasons
+from .context import CONTEXT_TPR, in_context
 from .image_io import MAX_PIXELS, read_picture
 from .preprocess import DECODE_SIDE, InkPage, ink_page
 from .reasons import Code, Reason
@@ -47,6 +48,7 @@ class DigitAnswer:
     box: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) in the picture
     image: np.ndarray | None = field(default=None, repr=False)  # (28, 28) what the model saw
     why: Reason | None = None  # the refusal's code and numbers (``reason`` is its English sentence)
+    in_context: bool = False  # accepted only because it stands in a written number (context.py)
 
     def to_dict(self, with_image: bool = False) -> dict[str, Any]:
         d = asdict(self)
@@ -95,6 +97,10 @@ class Predictor:
         if reject_tpr is not None and self.rejector is not None:
             self.rejector.tpr = reject_tpr
             self.rejector.threshold = self.rejector.threshold_at(reject_tpr)
+        # a mark inside a written number is judged at this looser threshold (context.py); never above the threshold
+        self.context_threshold = (
+            min(self.rejector.threshold_at(CONTEXT_TPR), self.rejector.threshold) if self.rejector is not None else None
+        )
 
     @torch.no_grad()
     def classify(self, images: np.ndarray, reasons: list[Reason | None] | None = None) -> list[DigitAnswer]:
@@ -141,7 +147,15 @@ class Predictor:
         answers = self.classify(np.stack([b.image for b in boxes]), input_reasons(boxes))
         for a, b in zip(answers, boxes):
             a.box = b.box
+        if self.context_threshold is not None:
+            for i in in_context(boxes, answers, self.context_threshold):
+                answers[i] = self.accept(answers[i])
         return page, boxes, answers
+
+    def accept(self, d: DigitAnswer) -> DigitAnswer:
+        """``d`` accepted as its top class (a refused mark that context showed to be a digit)."""
+        k = max(range(len(d.probs)), key=d.probs.__getitem__)
+        return replace(d, label=self.classes[k], digit=k, accepted=True, reason=None, why=None, in_context=True)
 
     def predict(self, source: str | Path | bytes, name: str | None = None, max_pixels: int = MAX_PIXELS) -> Answer:
         """Answer for one file or encoded image; a bad input gives an Answer with ``error`` (never raises).
