@@ -77,9 +77,15 @@ class TrainConfig(BaseModel):
     ema: float = P(0.0, "Decay of the exponential moving average of weights used for evaluation (0 = off; e.g. 0.999)", ge=0, lt=1)
     outlier_exposure: float = P(
         0.0,
-        "Weight of the outlier-exposure loss on synthetic non-digits (0 = off; Hendrycks et al. 2019 use 0.5); use a model without BatchNorm, whose batch statistics let it spot outliers by batch rather than by content",
+        "Weight of the outlier-exposure loss on non-digits (0 = off; Hendrycks et al. 2019 use 0.5); use a model without BatchNorm, whose batch statistics let it spot outliers by batch rather than by content",
         ge=0,
         le=10,
+    )
+    real_outliers: float = P(
+        0.0,
+        "Share of the outlier-exposure images drawn from real non-digit shapes (letters and symbols in many typefaces, marks, edges and views of photos: the train split of the real-world sets) instead of synthetic ones (needs outlier_exposure > 0)",
+        ge=0,
+        le=1,
     )
     calibrate: bool = P(
         True, "After training, fit the 'not a digit' detectors and calibrate their threshold (a few seconds)", tunable=False

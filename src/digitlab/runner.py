@@ -9,6 +9,7 @@ knows nothing of recognition or plotting.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -118,7 +119,7 @@ def run_training(
     leave no run behind. A failure during training raises :class:`RunFailed` naming the run, recorded as failed.
     """
     check_model_args(cfg.model, cfg.model_kwargs)
-    data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+    data = run_data(cfg, data, data_dir)
     store = store or RunStore(runs_dir=runs_dir)
     folder = new_run_dir(runs_dir, cfg.name, cfg.model)
     cfg = cfg.model_copy(update={"name": folder.name})
@@ -160,9 +161,19 @@ def resume_training(
             raise RunError(f"Run {rec.name!r} has no weights/last.pt (it stopped before its first epoch ended); start it again instead.")
         ckpt = load_checkpoint(folder.last)
         cfg = make_config(ckpt["config"])
-        data = load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+        data = run_data(cfg, None, data_dir)
         store.update_run(rec.id, status="running", message=None)
         return rec.name, _execute(cfg, store, rec.id, folder, data, progress, hooks, after, ckpt)
+
+
+def run_data(cfg: TrainConfig, data: DigitData | None, data_dir: str | None) -> DigitData:
+    """The run's data (given, or loaded), with the real non-digits for outlier exposure when its config asks for them."""
+    data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+    if cfg.outlier_exposure > 0 and cfg.real_outliers > 0 and data.outliers is None:
+        from .recognize.negatives import negatives28  # made once from installed packages, then cached
+
+        data = dataclasses.replace(data, outliers=negatives28("train", seed=cfg.split_seed))
+    return data
 
 
 def _execute(

@@ -202,8 +202,8 @@ def forward_loss(
     """Logits of the (augmented) digits ``idx`` and the loss, with outlier exposure when on."""
     x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
     n = len(idx)
-    if cfg.outlier_exposure > 0:  # half a batch of synthetic non-digits rides along (Hendrycks et al. 2019)
-        x = torch.cat([x, synthetic_outliers(x[: max(n // 2, 1)], st.aug_gen)])
+    if cfg.outlier_exposure > 0:  # half a batch of non-digits rides along (Hendrycks et al. 2019)
+        x = torch.cat([x, outlier_batch(cfg, data, x[: max(n // 2, 1)], st.aug_gen)])
     if cfg.augment:  # outliers are warped too: else resampling blur alone would tell digits from outliers
         x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
@@ -213,6 +213,16 @@ def forward_loss(
         out = logits_all[n:]
         loss = loss + cfg.outlier_exposure * (out.logsumexp(1) - out.mean(1)).mean()  # cross-entropy to uniform
     return logits, loss
+
+
+def outlier_batch(cfg: TrainConfig, data: DigitData, digits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """``len(digits)`` non-digits (B, 1, 28, 28) in [0, 1]: a ``real_outliers`` share drawn from the real ones, the rest synthetic."""
+    k = round(len(digits) * cfg.real_outliers) if data.outliers is not None and len(data.outliers) else 0
+    parts = [synthetic_outliers(digits[k:], gen)] if k < len(digits) else []
+    if k:
+        pick = torch.randint(len(data.outliers), (k,), generator=gen)
+        parts.insert(0, data.outliers[pick].unsqueeze(1).float().div_(255))
+    return torch.cat(parts)
 
 
 @torch.no_grad()

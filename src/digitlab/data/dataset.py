@@ -34,6 +34,7 @@ class DigitData:
     mean: float  # of training pixels scaled to [0, 1]
     std: float
     classes: list[str]
+    outliers: torch.Tensor | None = None  # (M, 28, 28) uint8 real non-digits for outlier exposure, when a run asks for them
 
 
 def load_raw(dataset: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
