@@ -217,11 +217,12 @@ def forward_loss(
 
 def outlier_batch(cfg: TrainConfig, data: DigitData, digits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """``len(digits)`` non-digits (B, 1, 28, 28) in [0, 1]: a ``real_outliers`` share drawn from the real ones, the rest synthetic."""
-    k = round(len(digits) * cfg.real_outliers) if data.outliers is not None and len(data.outliers) else 0
+    bank = data.outliers
+    k = round(len(digits) * cfg.real_outliers) if bank is not None and len(bank) else 0
     parts = [synthetic_outliers(digits[k:], gen)] if k < len(digits) else []
-    if k:
-        pick = torch.randint(len(data.outliers), (k,), generator=gen)
-        parts.insert(0, data.outliers[pick].unsqueeze(1).float().div_(255))
+    if bank is not None and k:
+        pick = torch.randint(len(bank), (k,), generator=gen)
+        parts.insert(0, bank[pick].unsqueeze(1).float().div_(255))
     return torch.cat(parts)
 
 
