@@ -126,3 +126,20 @@ def test_more_than_twenty_four_marks_are_noise_and_refuse_every_box():
     assert all(r == reasons[0] for r in reasons) and "too many separate marks" in reasons[0].text
     assert reasons[0].to_dict() == {"code": "too_many_marks", "marks": 26, "threshold": 24}  # the code and numbers the web app translates
     assert input_reasons([box(), box(stroke_width=8)]) == [None, check_digit(box(stroke_width=8))]
+
+
+def test_real_outliers_take_their_share_of_the_outlier_batch():
+    """``real_outliers`` of the outlier images come from the real bank (here all-white marks), the rest are synthetic."""
+    from digitlab.config import make_config
+    from digitlab.data import DigitData
+    from digitlab.trainer import outlier_batch
+
+    empty = torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.long)
+    data = DigitData(*empty, *empty, *empty, 0.13, 0.31, [str(d) for d in range(10)], torch.full((5, 28, 28), 255, dtype=torch.uint8))
+    digits = torch.rand(8, 1, 28, 28)
+    cfg = make_config({"outlier_exposure": 0.5, "real_outliers": 0.5})
+    out = outlier_batch(cfg, data, digits, torch.Generator().manual_seed(0))
+    assert out.shape == (8, 1, 28, 28)
+    assert [bool((o == 1).all()) for o in out] == [True] * 4 + [False] * 4
+    none = outlier_batch(cfg.model_copy(update={"real_outliers": 0.0}), data, digits, torch.Generator().manual_seed(0))
+    assert not any(bool((o == 1).all()) for o in none)
