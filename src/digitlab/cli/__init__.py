@@ -21,6 +21,7 @@ from . import zoo  # noqa: F401  # isort: skip
 from . import recognize  # noqa: F401  # isort: skip
 from . import tune  # noqa: F401  # isort: skip
 from . import serve  # noqa: F401  # isort: skip
+from . import export  # noqa: F401  # isort: skip
 from .base import Ctx, app
 
 __all__ = ["app", "main", "run"]
