@@ -18,6 +18,7 @@ from typing import Any
 from .catalog import resolve
 from .config import TrainConfig, load_config, make_config
 from .errors import ConfigError
+from .export import engine_file
 from .recognize.predictor import Answer, Predictor
 from .records import RunFolder, RunRecord
 from .runner import resume_training, run_training
@@ -147,10 +148,14 @@ def runs(generation: int | None = None, model: str | None = None, status: str | 
     return [Run(r.name, lab) for r in lab.store().list_runs(generation, model, status)]
 
 
-def load(ref: str | Path | None = None, *, lab: Lab | None = None, reject_tpr: float | None = None) -> Predictor:
-    """A model ready to ``predict``: the shipped one (``None`` or ``"ship"``), a run, a promoted model or a checkpoint file."""
+def load(ref: str | Path | None = None, *, lab: Lab | None = None, reject_tpr: float | None = None, engine: str = "auto") -> Predictor:
+    """A model ready to ``predict``: the shipped one (``None`` or ``"ship"``), a run, a promoted model or a checkpoint file.
+
+    ``engine``: ``auto`` (ONNX Runtime where installed, else torch), ``torch`` or ``onnx``.
+    """
     lab = lab or Lab()
-    return Predictor(resolve(str(ref) if ref else None, lab.store(), lab.models_dir), reject_tpr)
+    path = resolve(str(ref) if ref else None, lab.store(), lab.models_dir)
+    return Predictor(path, reject_tpr, onnx=engine_file(path, engine))
 
 
 def predict(source: str | Path | bytes, model: str | Path | None = None, *, lab: Lab | None = None) -> Answer:

@@ -191,3 +191,43 @@ def check_parity(path: Path, checkpoint: Path, data_dir: str | None = None) -> P
         (ref.logits - got.logits).abs().max().item(),
         same_decision.float().mean().item(),
     )
+
+
+def cached_export(checkpoint: Path) -> Path:
+    """The checkpoint's ONNX file in the user cache (made on first use, keyed by the checkpoint's bytes and the code).
+
+    A quick check guards each new file (256 random pictures: same top class, logits within 1e-4); ``digitlab export``
+    checks an export on the whole test split.
+    """
+    from .data.sources import cache_dir
+
+    key = hashlib.sha256(Path(checkpoint).read_bytes() + preprocessing_version().encode() + FORMAT.encode()).hexdigest()[:16]
+    path = cache_dir() / "exports" / key / "model.onnx"
+    if path.is_file():
+        return path
+    export_onnx(Path(checkpoint), path)
+    ckpt = load_checkpoint(checkpoint)
+    x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (256, 28, 28), dtype=np.uint8))
+    ref = model_view(model_from_checkpoint(ckpt), x, ckpt["norm"]["mean"], ckpt["norm"]["std"])
+    got = onnx_view(path, x)
+    if not torch.equal(ref.logits.argmax(1), got.logits.argmax(1)) or (ref.logits - got.logits).abs().max() > PARITY["max_logit_diff"]:
+        path.unlink()
+        raise ExportError(f"The ONNX export of {checkpoint} does not match it; use --engine torch.")
+    return path
+
+
+def engine_file(checkpoint: Path, engine: str) -> Path | None:
+    """The exported file to run ``checkpoint`` with, or None for torch: ``auto`` uses ONNX Runtime where installed."""
+    if engine not in ("auto", "torch", "onnx"):
+        raise ExportError(f"Unknown engine {engine!r}; use auto, torch or onnx.")
+    if engine == "torch" or (engine == "auto" and not _export_installed()):
+        return None
+    if not _export_installed():
+        raise ExportError("The onnx engine needs the export extra: pip install 'digitlab[export]' (onnx, onnxscript, onnxruntime).")
+    return cached_export(checkpoint)
+
+
+def _export_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript", "onnxruntime"))

@@ -70,13 +70,18 @@ def predict(
     reject_tpr: float | None = typer.Option(
         None, "--reject-tpr", min=0.5, max=0.9999, help="Accept this share of real digits (default: as calibrated)."
     ),
+    engine: str = typer.Option(
+        "auto", "--engine", help="auto (ONNX Runtime where installed, else torch), torch or onnx; the same answers, onnx is faster."
+    ),
 ) -> None:
     """Read the digit(s) in pictures, or say "not a digit"; one line per picture. Exit 1 if any picture failed."""
     from ..catalog import resolve
+    from ..export import engine_file
     from ..recognize.explain import write_explanation
     from ..recognize.predictor import Answer, Predictor
 
-    predictor = Predictor(resolve(model, Ctx.store(), Ctx.models_dir), reject_tpr)
+    path = resolve(model, Ctx.store(), Ctx.models_dir)
+    predictor = Predictor(path, reject_tpr, onnx=engine_file(path, engine))
     writer = csv.writer(sys.stdout) if as_csv else None
     if writer:
         head = ["source", "text", "index", "label", "confidence", "accepted", "reason", "score", "error"]

@@ -19,9 +19,9 @@ import torch
 
 from ..checkpoint import DEFAULT_MODEL, load_checkpoint, model_from_checkpoint
 from ..errors import DigitlabError
-from ..inference import model_view
 from .checks import input_reasons
 from .context import CONTEXT_TPR, in_context
+from .engine import Engine, OnnxEngine, TorchEngine
 from .image_io import MAX_PIXELS, read_picture
 from .preprocess import DECODE_SIDE, InkPage, ink_page
 from .reasons import Code, Reason
@@ -86,12 +86,14 @@ class Answer:
 class Predictor:
     """A loaded model with its calibrated rejection; ``predict`` answers for one picture."""
 
-    def __init__(self, checkpoint: str | Path = DEFAULT_MODEL, reject_tpr: float | None = None):
+    def __init__(self, checkpoint: str | Path = DEFAULT_MODEL, reject_tpr: float | None = None, onnx: Path | None = None):
+        """``onnx``: the checkpoint's exported file (``digitlab.export.cached_export``) to run with ONNX Runtime."""
         ckpt = load_checkpoint(Path(checkpoint))
         self.path = Path(checkpoint)
         self.model = model_from_checkpoint(ckpt)
         self.classes = list(ckpt["classes"])
         self.mean, self.std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
+        self.engine: Engine = OnnxEngine(onnx) if onnx is not None else TorchEngine(self.model, self.mean, self.std)
         self.rejector = Rejector.from_state(ckpt["rejection"]) if "rejection" in ckpt else None
         self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"]}
         if reject_tpr is not None and self.rejector is not None:
@@ -106,7 +108,7 @@ class Predictor:
     def classify(self, images: np.ndarray, reasons: list[Reason | None] | None = None) -> list[DigitAnswer]:
         """Classify MNIST-form images ``(N, 28, 28)`` in [0, 1]; ``reasons`` are input-check failures."""
         reasons = reasons or [None] * len(images)
-        view = model_view(self.model, torch.from_numpy(np.asarray(images, np.float32)), self.mean, self.std)
+        view = self.engine.view(images)  # all marks of a picture in one call
         probs = view.logits.softmax(1)
         if self.rejector is not None:
             score, thr = self.rejector.combined(view).tolist(), self.rejector.threshold
