@@ -44,14 +44,15 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, path: Path, threads: int = 0):
+    def __init__(self, path: Path, threads: int = 1):
         try:
             import onnxruntime as ort
         except ImportError as err:
             raise CheckpointError("The onnx engine needs onnxruntime: pip install 'digitlab[export]', or use --engine torch.") from err
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        # a picture holds a few marks: one thread, not spinning, beats a pool that waits for work (and fights other work)
+        opts.intra_op_num_threads = threads
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def view(self, images: np.ndarray) -> ModelView:
