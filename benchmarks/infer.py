@@ -14,7 +14,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results
+from common import times_ms, write_results
 from digitlab.catalog import resolve
 from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
 from digitlab.export import Exported, check_parity, export_onnx
@@ -31,14 +30,7 @@ from digitlab.store import RunStore
 
 
 def p50_ms(fn: Callable[[], object], reps: int) -> float:
-    for _ in range(max(reps // 10, 3)):  # warm-up: first calls pick kernels and allocate
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    return statistics.median(times_ms(fn, reps, warmup=max(reps // 10, 3)))  # warm-up: first calls pick kernels and allocate
 
 
 def engines(ckpt_path: Path, onnx_path: Path) -> dict[str, Callable[[np.ndarray], object]]:

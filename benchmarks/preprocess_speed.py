@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import times_ms
 from digitlab.recognize import analyse, load_image
 from synthetic import encode, load_mnist_test, make_photo
 
@@ -25,13 +26,7 @@ MNIST_TARGET_MS = 5.0
 
 
 def _times(fn, reps: int) -> np.ndarray:
-    fn()  # warm-up: imports, first allocations
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return np.array(out)
+    return np.array(times_ms(fn, reps))  # one warm-up call: imports, first allocations
 
 
 def _report(name: str, ms: np.ndarray, target: float) -> None:

@@ -16,7 +16,6 @@ import argparse
 import io
 import statistics
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_results
+from common import times_ms, write_results
 from digitlab.catalog import resolve
 from digitlab.data.dataset import load_raw
 from digitlab.data.realworld import eval_sets
@@ -43,13 +42,8 @@ def timings(pred: Predictor, x: np.ndarray, reps: int) -> dict[str, float]:
     small = buf.getvalue()
     out = {}
     for name, data, n in (("jpeg_4000x3000_ms", big, reps), ("png_28x28_ms", small, reps * 5)):
-        pred.predict(data)  # warm-up
-        ms = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            ans = pred.predict(data)
-            ms.append((time.perf_counter() - t0) * 1000)
-        out[name] = statistics.median(ms)
+        ans = pred.predict(data)  # warm-up, and the answer shown beside the time
+        out[name] = statistics.median(times_ms(lambda data=data: pred.predict(data), n, warmup=0))
         out[name.replace("_ms", "_answer")] = ans.text or (ans.digits[0].reason if ans.digits else ans.error)
     out["jpeg_bytes"] = len(big)
     return out

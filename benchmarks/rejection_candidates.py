@@ -26,7 +26,7 @@ from common import write_results
 from digitlab import api
 from digitlab.checkpoint import DEFAULT_MODEL
 from digitlab.config import load_config
-from digitlab.data import load_digits
+from digitlab.data import DigitData, load_digits
 from digitlab.data.realworld import sets
 from digitlab.inference import model_view
 from digitlab.recognize.predictor import Predictor
@@ -42,10 +42,8 @@ VAL_SETS = ["nondigit_photos", "nondigit_documents", "letters_refuse", "letters_
 
 
 @torch.no_grad()
-def mnist_val(pred: Predictor) -> dict[str, float]:
+def mnist_val(pred: Predictor, data: DigitData) -> dict[str, float]:
     """Accuracy, wrongly refused and accuracy on accepted digits on the MNIST validation split (as the runs carve it)."""
-    cfg = load_config("ship")
-    data = load_digits(cfg.dataset, cfg.val_size, cfg.split_seed)
     view = model_view(pred.model, data.val_x, pred.mean, pred.std)
     assert pred.rejector is not None
     accepted = pred.rejector.combined(view) >= pred.rejector.threshold
@@ -82,13 +80,15 @@ def main() -> None:
     args = ap.parse_args()
     lab = api.Lab(runs_dir=args.runs_dir)
     val_sets = sets("val", names=VAL_SETS)
+    cfg = load_config("ship")
+    data = load_digits(cfg.dataset, cfg.val_size, cfg.split_seed)  # loaded once for every candidate
     rows = []
     for name, overrides in CANDIDATES.items():
         if args.only and name not in args.only:
             continue
         path = checkpoint(name, overrides, lab)
         pred = Predictor(path)
-        row = {"candidate": name, "overrides": overrides or "shipped model", **mnist_val(pred)}
+        row = {"candidate": name, "overrides": overrides or "shipped model", **mnist_val(pred, data)}
         for set_name, f in realworld_figures(pred, val_sets).items():
             row |= {f"{set_name}_{k}": v for k, v in asdict(f).items() if k != "n"}
         row["score"] = score(row)

@@ -21,6 +21,7 @@ from .errors import ConfigError
 from .export import engine_file
 from .recognize.predictor import Answer, Predictor
 from .records import RunFolder, RunRecord
+from .run_lock import live_status
 from .runner import resume_training, run_training
 from .steps import after_steps
 from .store import RunStore
@@ -64,8 +65,6 @@ class Run:
 
     @property
     def status(self) -> str:
-        from .run_lock import live_status
-
         return live_status(self.record)
 
     @property

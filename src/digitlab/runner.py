@@ -3,7 +3,8 @@
 ``runs/<name>/`` (see :class:`~digitlab.records.RunFolder`): ``config.yaml`` (resolved config + evidence),
 ``train.log``, ``metrics.csv``, ``weights/best.pt`` + ``weights/last.pt``, ``plots/``, ``run.json``.
 What happens after training (calibrating "not a digit", plots) is given to the run as ``after`` steps: this module
-knows nothing of recognition or plotting.
+neither calibrates nor plots. (It does load the real non-digits a config's outlier exposure asks for, which are made
+with the recognizer's preprocessing: ``recognize.negatives``.)
 """
 
 from __future__ import annotations
