@@ -260,6 +260,26 @@ def test_runs_table_lists_a_failed_run(page, server):
     assert "toFixed" not in page.locator("#runs-count").inner_text()
 
 
+def test_a_run_whose_trainer_died_shows_as_killed_in_both_languages(page, server):
+    """Recorded as running, its folder lock free on this machine (the trainer was SIGKILLed): shown as killed."""
+    from digitlab.config import make_config
+    from digitlab.evidence import host
+    from digitlab.store import RunStore
+
+    folder = server.runs / "sigkilled"
+    folder.mkdir()
+    (folder / ".lock").touch()  # left by the dead trainer; nobody holds it
+    store = RunStore(runs_dir=server.runs)
+    store.beat(store.create_run("sigkilled", make_config({"model": "fast"}), str(folder), {"host": host()}), pid=999_999)
+    page.click("[data-tab=runs]")
+    status = page.locator("#runs-table tr[data-run='sigkilled'] .c-status")
+    status.wait_for(timeout=TIMEOUT_MS)
+    assert status.inner_text() == "killed (resume it)"
+    page.select_option("#lang", "zh")
+    assert status.inner_text() == "已被终止（可继续训练）"
+    page.select_option("#lang", "en")
+
+
 def test_runs_tab_shows_a_tuning_study(page, server, shot):
     tiny_study(server.runs, "tiny")
     page.click("[data-tab=runs]")
