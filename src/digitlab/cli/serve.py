@@ -25,9 +25,15 @@ def serve(
     studies: str | None = typer.Option(
         None, "--studies", help="Optuna storage URL of the tuning studies to show (default sqlite:///<runs>/optuna.db)."
     ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Processes answering requests (one per core); they share jobs and the model choice."
+    ),
+    engine: str = typer.Option("auto", "--engine", help="Runs the network: auto (ONNX Runtime where installed), torch or onnx."),
 ) -> None:
     """Open the lab in a browser: recognise pictures and drawings, compare runs, train and choose models."""
     from ..serve.main import make_settings
     from ..serve.main import serve as run_server
 
-    run_server(host, port, make_settings(host, model, allow_train, Ctx.runs_dir, Ctx.db, Ctx.models_dir, Ctx.data_dir, studies))
+    run_server(
+        host, port, make_settings(host, model, allow_train, Ctx.runs_dir, Ctx.db, Ctx.models_dir, Ctx.data_dir, studies, engine, workers)
+    )

@@ -9,21 +9,23 @@ marked ``failed`` with its reason; the server carries on.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import CSV_FIELDS
+from .board import FIELDS, Board, JobRow
 from .errors import Busy, Conflict, NotFound
 
 log = logging.getLogger("digitlab")
 FINAL = {"completed", "early-stopped", "interrupted", "cancelled", "failed"}
-KEEP_FINISHED = 100  # finished jobs remembered for the queue view
+KEEP_FINISHED = 100  # jobs shown in the queue view
+POLL_S = 0.5  # s: how often an idle worker looks for a queued job (a submission here wakes it at once)
+SAVE_S = 0.5  # s: the training worker writes progress at most this often
+STOPPING = "stopping after the current batch"
 
 
 @dataclass
@@ -42,6 +44,31 @@ class Job:
     history: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0  # bumped on every change (the event stream sends a message per change)
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    sink: Callable[[Job], None] | None = field(default=None, repr=False)  # told of every change (the queue saves it)
+    saved_at: float = field(default=0.0, repr=False)  # monotonic time of the last save to the board
+    saved_status: str = field(default="", repr=False)
+    saved_epochs: int = field(default=0, repr=False)
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> Job:
+        """The job as the board holds it (a stop request shows as a set ``cancel``)."""
+        job = cls(
+            row.id,
+            row.config,
+            row.status,
+            row.run,
+            row.message,
+            row.created,
+            row.started,
+            row.finished,
+            row.progress,
+            row.history,
+            row.version,
+        )
+        job.saved_status, job.saved_epochs = row.status, len(row.history)
+        if row.cancel:
+            job.cancel.set()
+        return job
 
     @property
     def done(self) -> bool:
@@ -53,6 +80,8 @@ class Job:
         for k, v in values.items():
             setattr(self, k, v)
         self.version += 1
+        if self.sink is not None:
+            self.sink(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON-ready data (without its cancel event)."""
@@ -100,92 +129,125 @@ class JobProgress:
 
 
 class JobQueue:
-    """Jobs by id; one worker thread trains them in order, started on the first submission."""
+    """The server's jobs, kept on its :class:`Board` (shared by all worker processes); a thread here trains them in order.
 
-    def __init__(self, run_job: Callable[[Job], None], max_queued: int = 20):
+    Any worker may accept a job; the first worker whose thread claims it trains it (one at a time per server).
+    The training worker writes the job's progress back at most every ``SAVE_S`` (and at once on every status or
+    epoch), and reads there whether it has been asked to stop.
+    """
+
+    def __init__(self, run_job: Callable[[Job], None], max_queued: int = 20, board: Board | None = None):
         self.run_job, self.max_queued = run_job, max_queued
-        self.jobs: dict[str, Job] = {}
-        self.waiting: deque[Job] = deque()
+        self.board = board or Board.private()
         self.cond = threading.Condition()
-        self.ids = itertools.count(1)
         self.worker: threading.Thread | None = None
         self.closed = False
+        self.local: Job | None = None  # the job this process trains now
 
     def submit(self, config: dict[str, Any]) -> Job:
         """Queue a validated config; 429 when too many jobs wait already."""
+        if self.closed:
+            raise Conflict("The server is shutting down and takes no new training jobs.")
+        row = self.board.add(config, self.max_queued)
+        if row is None:
+            raise Busy(f"{self.max_queued} training jobs are already waiting; cancel one or wait for the queue to shrink.")
+        self._start()
+        return Job.from_row(row)
+
+    def _start(self) -> None:
         with self.cond:
-            if self.closed:
-                raise Conflict("The server is shutting down and takes no new training jobs.")
-            if len(self.waiting) >= self.max_queued:
-                raise Busy(f"{len(self.waiting)} training jobs are already waiting; cancel one or wait for the queue to shrink.")
-            job = Job(f"job-{next(self.ids)}", config)
-            self.jobs[job.id] = job
-            self.waiting.append(job)
-            self._forget_old()
             if self.worker is None:
                 self.worker = threading.Thread(target=self._work, name="digitlab-jobs", daemon=True)
                 self.worker.start()
             self.cond.notify_all()
-        return job
 
     def get(self, job_id: str) -> Job:
         """The job with this id, or 404."""
-        job = self.jobs.get(job_id)
-        if job is None:
+        local = self.local
+        if local is not None and local.id == job_id:
+            return local
+        row = self.board.get(job_id)
+        if row is None:
             raise NotFound(f"There is no training job {job_id!r}; GET /api/jobs lists them.")
-        return job
+        return Job.from_row(row)
 
     def position(self, job: Job) -> int | None:
         """0 for the running job, 1.. for waiting ones, None when finished."""
-        with self.cond:
-            if job in self.waiting:
-                return self.waiting.index(job) + 1
+        job = self.get(job.id)  # as it is now
+        if job.status == "queued":
+            queue = self.board.queue()
+            return queue.index(job.id) + 1 if job.id in queue else None
         return 0 if job.status == "running" else None
 
     def listing(self) -> list[dict[str, Any]]:
-        """All remembered jobs, newest first, with their queue positions."""
-        return [{**j.to_dict(), "position": self.position(j)} for j in reversed(list(self.jobs.values()))]
+        """The newest jobs first, with their queue positions."""
+        queue = self.board.queue()
+        rows = [self.get(r.id) if r.status == "running" else Job.from_row(r) for r in self.board.listing(KEEP_FINISHED)]
+        return [
+            {**j.to_dict(), "position": queue.index(j.id) + 1 if j.id in queue else (0 if j.status == "running" else None)} for j in rows
+        ]
 
     def cancel(self, job_id: str) -> Job:
         """A waiting job leaves the queue; a running one is asked to stop after its current batch."""
         job = self.get(job_id)
-        with self.cond:
-            if job in self.waiting:
-                self.waiting.remove(job)
-                job.update(status="cancelled", finished=time.time(), message="cancelled before it started")
-                return job
+        if job.status == "queued" and self.board.cancel_waiting(job_id, "cancelled before it started"):
+            return self.get(job_id)
+        job = self.get(job_id)
         if job.done:
             raise Conflict(f"Job {job_id!r} has already finished ({job.status}).")
-        job.cancel.set()
-        job.update(message="stopping after the current batch")
-        return job
+        self.board.ask_to_stop(job_id, STOPPING)
+        local = self.local
+        if local is not None and local.id == job_id:
+            local.cancel.set()
+            local.update(message=STOPPING)
+        return self.get(job_id)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the worker: waiting jobs are cancelled, a running one is interrupted (its run recorded as such)."""
+        """Stop here: waiting jobs are cancelled, the job training here is interrupted (its run recorded as such)."""
         with self.cond:
             self.closed = True
-            for job in self.waiting:
-                job.update(status="cancelled", finished=time.time(), message="the server stopped")
-            self.waiting.clear()
-            for job in self.jobs.values():
-                job.cancel.set()
             self.cond.notify_all()
+        for jid in self.board.queue():
+            self.board.cancel_waiting(jid, "the server stopped")
+        local = self.local
+        if local is not None:
+            local.cancel.set()
         if self.worker is not None:
             self.worker.join(timeout)
-        for job in self.jobs.values():  # a run that did not stop in time is left to the run lock (it shows as killed)
-            if job.status == "running":
-                job.update(status="cancelled", finished=time.time(), message="the server stopped before the job ended")
+        if local is not None and local.status == "running":  # did not stop in time: left to the run lock (it shows as killed)
+            local.update(status="cancelled", finished=time.time(), message="the server stopped before the job ended")
+            self._flush(local, force=True)
+            self.board.release(local.id)
 
     def _work(self) -> None:
         while True:
             with self.cond:
-                while not self.waiting and not self.closed:
-                    self.cond.wait()
                 if self.closed:
                     return
-                job = self.waiting.popleft()
-                job.update(status="running", started=time.time())
-            self._run(job)
+            row = self.board.claim()
+            if row is None:
+                with self.cond:
+                    if not self.closed:
+                        self.cond.wait(POLL_S)  # another worker may queue a job, or free the server
+                continue
+            job = Job.from_row(row)
+            job.sink = self._flush
+            self.local = job
+            try:
+                self._run(job)
+            finally:
+                self._flush(job, force=True)
+                self.board.release(job.id)
+                self.local = None
+
+    def _flush(self, job: Job, force: bool = False) -> None:
+        """Write the job to the board (throttled, but at once on a status or epoch change); pick up a stop request."""
+        now = time.monotonic()
+        if not force and now - job.saved_at < SAVE_S and job.status == job.saved_status and len(job.history) == job.saved_epochs:
+            return
+        job.saved_at, job.saved_status, job.saved_epochs = now, job.status, len(job.history)
+        if self.board.save(job.id, {k: getattr(job, k) for k in FIELDS}) and not job.cancel.is_set():
+            job.cancel.set()
 
     def _run(self, job: Job) -> None:
         try:
@@ -197,8 +259,3 @@ class JobQueue:
             if not job.done:
                 job.update(status="failed", message=job.message or "the job ended without a result")
             job.update(finished=time.time())
-
-    def _forget_old(self) -> None:
-        finished = [j for j in self.jobs.values() if j.done]
-        for job in finished[: max(len(finished) - KEEP_FINISHED, 0)]:
-            del self.jobs[job.id]

@@ -1,8 +1,9 @@
-"""One server's shared state: settings, run store, the Recognise model and the training queue."""
+"""One worker's view of the server: settings, run store, the Recognise model and the training queue (both on the board)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from ..config import make_config
 from ..errors import DigitlabError, RunFailed
 from ..store import RunStore
 from ..version import __version__
+from .board import Board
 from .jobs import Job, JobProgress, JobQueue
 from .model_slot import ModelSlot, default_ref
 from .settings import Settings
@@ -26,11 +28,12 @@ class Lab:
     settings: Settings
     store: RunStore
     slot: ModelSlot
+    board: Board
     jobs: JobQueue = field(init=False)
     predict_gate: AbstractAsyncContextManager = field(init=False)
 
     def __post_init__(self) -> None:
-        self.jobs = JobQueue(self.train, self.settings.max_queued)
+        self.jobs = JobQueue(self.train, self.settings.max_queued, self.board)
         slots = self.settings.predict_slots  # asyncio.Semaphore wakes waiters first come, first served: a fair queue
         self.predict_gate = asyncio.Semaphore(slots) if slots > 0 else nullcontext()
 
@@ -38,11 +41,15 @@ class Lab:
     def open(cls, settings: Settings) -> Lab:
         """Open the store and load the start-up model (an unknown ``settings.model`` raises its sentence)."""
         store = RunStore(settings.db, runs_dir=settings.runs_dir)
-        slot = ModelSlot(store, settings.models_dir, settings.torch_threads)
-        ref = settings.model or default_ref(store)
-        if ref is not None:
+        board = Board.of(store, settings.instance)
+        slot = ModelSlot(store, settings.models_dir, settings.torch_threads, board, settings.engine)
+        chosen, _ = board.model()  # a worker of a started server takes the server's choice
+        ref = chosen or settings.model or default_ref(store)
+        if ref is not None and chosen is None:
             slot.load(ref)
-        return cls(settings, store, slot)
+        elif chosen is not None:
+            slot.follow()
+        return cls(settings, store, slot, board)
 
     def train(self, job: Job) -> None:
         """Train ``job`` as a recorded run; cancellation ends it as ``cancelled`` (the run as ``interrupted``).
@@ -90,6 +97,8 @@ def public_info(lab: Lab) -> dict[str, Any]:
     return {
         "version": __version__,
         "model": lab.slot.info(),
+        "workers": s.workers,
+        "worker": os.getpid(),  # which process answered (requests spread over the workers)
         "control": control,
         "limits": {
             "max_files": s.max_files,

@@ -1,4 +1,8 @@
-"""The model that Recognise uses: chosen at start-up, switchable while the server runs."""
+"""The model that Recognise uses: chosen at start-up, switchable while the server runs, the same in every worker.
+
+The choice lives on the server's :class:`Board` (the run database): a worker that switches writes it there, and
+every worker compares the board's version with its own before each answer, loading the new model when it changed.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ from typing import Any
 import torch
 
 from ..catalog import resolve
+from ..export import engine_file
 from ..recognize.predictor import DEFAULT_MODEL, Answer, Predictor
 from ..store import RunStore
+from .board import Board
 from .errors import NoModel
 
 
@@ -27,21 +33,38 @@ def default_ref(store: RunStore) -> str | None:
 class ModelSlot:
     """Holds one shared :class:`Predictor`; prediction is thread-safe, switching swaps it atomically."""
 
-    def __init__(self, store: RunStore, models_dir: Path, threads: int = 1):
-        self.store, self.models_dir, self.threads = store, models_dir, threads
+    def __init__(self, store: RunStore, models_dir: Path, threads: int = 1, board: Board | None = None, engine: str = "auto"):
+        self.store, self.models_dir, self.threads, self.engine = store, models_dir, threads, engine
+        self.board = board or Board.of(store)
         self._lock = threading.Lock()
         self._predictor: Predictor | None = None
         self._ref: str | None = None
+        self._version = 0  # the board's version of the choice loaded here
 
     def load(self, ref: str) -> dict[str, Any]:
-        """Resolve ``ref`` (run, checkpoint or promoted model), load it and make it current."""
-        predictor = Predictor(resolve(ref, self.store, self.models_dir))
+        """Resolve ``ref`` (run, checkpoint or promoted model), load it, make it current here and on the board."""
+        predictor = self._open(ref)
+        version = self.board.set_model(ref)
         with self._lock:
-            self._predictor, self._ref = predictor, ref
+            self._predictor, self._ref, self._version = predictor, ref, version
         return self.info()
+
+    def _open(self, ref: str) -> Predictor:
+        path = resolve(ref, self.store, self.models_dir)
+        return Predictor(path, onnx=engine_file(path, self.engine))
+
+    def follow(self) -> None:
+        """Load the board's choice when another worker has changed it since this one loaded."""
+        ref, version = self.board.model()
+        if ref is None or version == self._version:
+            return
+        with self._lock:  # one load per change, however many requests arrive meanwhile
+            if version != self._version:
+                self._predictor, self._ref, self._version = self._open(ref), ref, version
 
     def current(self) -> Predictor:
         """The loaded predictor, or a 503 sentence saying how to get one."""
+        self.follow()
         predictor = self._predictor
         if predictor is None:
             raise NoModel("No model is loaded: train one in the Train tab, then choose it in the Models tab.")
@@ -55,7 +78,8 @@ class ModelSlot:
         return predictor.predict(data, name=name, max_pixels=max_pixels)
 
     def info(self) -> dict[str, Any]:
-        """What is loaded: the reference, file, architecture and its recorded metrics."""
+        """What is loaded (the board's choice): the reference, file, architecture, engine and its recorded metrics."""
+        self.follow()
         with self._lock:
             predictor, ref = self._predictor, self._ref
         if predictor is None:
@@ -70,4 +94,5 @@ class ModelSlot:
             "generation": meta["config"].get("generation"),
             "metrics": meta["metrics"],
             "rejection": predictor.rejector is not None,
+            "engine": predictor.engine.name,
         }

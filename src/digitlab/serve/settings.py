@@ -31,7 +31,12 @@ class Settings:
     max_request_pixels: int = 100_000_000  # all pictures of one request together, from their headers (~8 phone photos)
     max_queued: int = 20  # training jobs waiting at once
     torch_threads: int = 1  # torch threads per prediction request (0 = leave torch's setting)
-    predict_slots: int = 1  # predictions running at once, the others queue in arrival order (0 = no limit); 1 measured best on 2 cores
+    predict_slots: int = (
+        1  # predictions running at once per worker, the others queue in arrival order (0 = no limit); 1 measured best on 2 cores
+    )
+    engine: str = "auto"  # runs the network: torch, onnx (ONNX Runtime) or auto (ONNX Runtime where installed)
+    workers: int = 1  # processes answering requests; they share jobs and the model choice through the run database
+    instance: str | None = None  # this server's id on the board (one per start, shared by its workers); None = a new one
 
     @property
     def body_limit(self) -> int:
