@@ -62,9 +62,13 @@ def cancel_job(job_id: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
 
 
 async def event_stream(lab: Lab, job: Job) -> AsyncIterator[str]:
-    """One ``progress`` event per change of the job, a comment as heartbeat, and a final ``end`` event."""
+    """One ``progress`` event per change of the job, a comment as heartbeat, and a final ``end`` event.
+
+    The job is read again on every poll: any worker may be training it.
+    """
     seen, quiet_since = -1, time.monotonic()
     while True:
+        job = lab.jobs.get(job.id)
         if job.version != seen:
             seen, quiet_since = job.version, time.monotonic()
             kind = "end" if job.done else "progress"
