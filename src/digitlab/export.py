@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,10 @@ def _encode(value: Any) -> Any:
 
 
 def _decode(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"dtype", "shape", "base64"}:
-        raw = np.frombuffer(base64.b64decode(value["base64"]), dtype=value["dtype"]).reshape(value["shape"])
+    """Inverse of ``_encode``; also reads ``{dtype, shape, zlib}`` tensors (base64 of zlib, the INT8 file's form)."""
+    if isinstance(value, dict) and set(value) in ({"dtype", "shape", "base64"}, {"dtype", "shape", "zlib"}):
+        data = base64.b64decode(value["base64"]) if "base64" in value else zlib.decompress(base64.b64decode(value["zlib"]))
+        raw = np.frombuffer(data, dtype=value["dtype"]).reshape(value["shape"])
         return torch.from_numpy(raw.copy())
     if isinstance(value, dict):
         return {k: _decode(v) for k, v in value.items()}

@@ -16,10 +16,13 @@ def export_cmd(
     fmt: str = typer.Option("onnx", "--format", help="onnx (the only format so far)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write model.onnx into (default exports/<name>/)."),
     check: bool = typer.Option(True, "--check/--no-check", help="Compare with the checkpoint on the whole test split."),
+    int8: bool = typer.Option(
+        False, "--int8", help="Also write model.int8.onnx: statically quantised (calibrated on training images), checked against float32."
+    ),
 ) -> None:
     """Export a model to ONNX (dynamic batch, opset 18) with its normalisation, classes, detectors and threshold."""
     from ..catalog import resolve
-    from ..export import PARITY, ExportError, check_parity, export_onnx
+    from ..export import ExportError, export_onnx
 
     if fmt != "onnx":
         raise ExportError(f"--format {fmt!r} is not available; use --format onnx.")
@@ -33,8 +36,16 @@ def export_cmd(
     name = Path(ref).stem if Path(ref).suffix in (".pt", ".ckpt") else ref.replace(":", "-")
     dest = export_onnx(source, (out or Path("exports") / name) / "model.onnx")
     console.print(f"exported {source} -> {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
-    if not check:
-        return
+    if check:
+        _parity(dest, source)
+    if int8:
+        _int8(dest, source, check)
+
+
+def _parity(dest: Path, source: Path) -> None:
+    """The float32 file against its checkpoint on the test split."""
+    from ..export import PARITY, ExportError, check_parity
+
     p = check_parity(dest, source, Ctx.data_dir)
     rows = [
         ["same top class", pct(p.argmax), f">= {pct(PARITY['argmax'])}"],
@@ -44,3 +55,26 @@ def export_cmd(
     console.print(table(f"ONNX Runtime vs torch on the {p.n:,} test images", ["check", "measured", "required"], rows))
     if not p.ok:
         raise ExportError(f"The export does not match its checkpoint (see the table); {dest} should not be used.")
+
+
+def _int8(float_path: Path, source: Path, check: bool) -> None:
+    """model.int8.onnx beside ``float_path``, and its check against float32 on the test split."""
+    from ..export import ExportError
+    from ..export_int8 import INT8_BARS, check_int8, export_int8
+
+    dest = export_int8(float_path, source, float_path.with_name("model.int8.onnx"), Ctx.data_dir)
+    console.print(f"quantised -> {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
+    if not check:
+        return
+    c = check_int8(dest, float_path, source, Ctx.data_dir)
+    mb = [f"{b / 1e6:.2f} MB" for b in (*c.size, *c.graph)]
+    rows = [
+        ["same top class as float32", pct(c.argmax), f">= {pct(INT8_BARS['argmax'])}"],
+        ["test accuracy: float32 -> int8", f"{pct(c.accuracy[0])} -> {pct(c.accuracy[1])} ({c.accuracy_change_pp:+.2f} pp)", f">= {INT8_BARS['accuracy_change_pp']:+.2f} pp"],
+        ["test digits refused: float32 -> int8", f"{pct(c.refusal[0])} -> {pct(c.refusal[1])} ({c.refusal_change_pp:+.2f} pp)", f"within {INT8_BARS['refusal_change_pp']:.1f} pp"],
+        ["file size: float32 -> int8", f"{mb[0]} -> {mb[1]} ({c.size[1] / c.size[0]:.2f}x)", "<= 0.33x"],
+        ["  network alone (no metadata)", f"{mb[2]} -> {mb[3]} ({c.graph[1] / c.graph[0]:.2f}x)", ""],
+    ]  # fmt: skip
+    console.print(table(f"INT8 vs float32 (ONNX Runtime) on the {c.n:,} test images", ["check", "measured", "required"], rows))
+    if not c.ok:
+        raise ExportError(f"The INT8 export misses its bars (see the table); {dest} should not be used.")
