@@ -3,7 +3,10 @@
 * batch 1: p50 latency of one 28x28 image -> (logits, features); target ONNX Runtime <= 0.1 ms and >= 3x faster than
   torch in the same run;
 * batch 256: throughput; target >= 20,000 images/s on 2 cores and >= 1.5x torch in the same run.
-Both engines use every core; the export is checked for parity first (the same check `digitlab export` runs).
+* INT8 (`digitlab export --int8`, the same run): file size <= 1/3 of float32 (whole file and network alone), test
+  accuracy change >= -0.05 pp, test refusal rate change within 0.2 pp; its latency and throughput beside float32's;
+  also (no target) refusals on validation digits and the Fashion-MNIST AUROC of the rejection, float32 vs INT8.
+Every engine uses every core; the export is checked for parity first (the same check `digitlab export` runs).
 Writes results/infer.{json,md}. Usage: python benchmarks/infer.py [--model REF] [--reps N]
 """
 
@@ -24,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import times_ms, write_results
 from digitlab.catalog import resolve
 from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
-from digitlab.export import Exported, check_parity, export_onnx
+from digitlab.data.dataset import load_raw, stratified_split
+from digitlab.export import Exported, check_parity, export_onnx, onnx_view, read_metadata
+from digitlab.export_int8 import INT8_BARS, Int8Check, check_int8, export_int8, refused
 from digitlab.inference import layout
 from digitlab.store import RunStore
 
@@ -33,7 +38,7 @@ def p50_ms(fn: Callable[[], object], reps: int) -> float:
     return statistics.median(times_ms(fn, reps, warmup=max(reps // 10, 3)))  # warm-up: first calls pick kernels and allocate
 
 
-def engines(ckpt_path: Path, onnx_path: Path) -> dict[str, Callable[[np.ndarray], object]]:
+def engines(ckpt_path: Path, onnx_path: Path, int8_path: Path) -> dict[str, Callable[[np.ndarray], object]]:
     """name -> run(images (N, 1, 28, 28) float32 in [0, 1])."""
     import onnxruntime as ort
 
@@ -50,7 +55,42 @@ def engines(ckpt_path: Path, onnx_path: Path) -> dict[str, Callable[[np.ndarray]
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = os.cpu_count() or 1
     session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    return {"torch": run_torch, "onnxruntime": lambda x: session.run(None, {"images": x})}
+    int8 = ort.InferenceSession(str(int8_path), opts, providers=["CPUExecutionProvider"])
+    return {"torch": run_torch, "onnxruntime": lambda x: session.run(None, {"images": x}), "int8": lambda x: int8.run(None, {"images": x})}
+
+
+def rejection_extras(float_path: Path, int8_path: Path, ckpt_path: Path) -> dict[str, float]:
+    """No target, for the record: refusal rate on validation digits and Fashion-MNIST AUROC, float32 vs INT8."""
+    from digitlab.recognize.ood_metrics import auroc
+    from digitlab.recognize.rejection import Rejector
+
+    cfg = load_checkpoint(ckpt_path)["config"]
+    x, y = load_raw(cfg.get("dataset", "mnist"), "train")
+    val = torch.from_numpy(x[stratified_split(y, cfg.get("val_size", 5000), cfg.get("split_seed", 0))[1]].copy())
+    fashion = torch.from_numpy(load_raw("fashion-mnist", "t10k")[0].copy())
+    test = torch.from_numpy(load_raw(cfg.get("dataset", "mnist"), "t10k")[0].copy())
+    out = {}
+    for name, path in (("float32", float_path), ("int8", int8_path)):
+        out[f"{name}_val_refused"] = refused(path, onnx_view(path, val)).float().mean().item()
+        rej = Rejector.from_state(read_metadata(path)["rejection"])
+        out[f"{name}_fashion_auroc"] = auroc(rej.combined(onnx_view(path, test)).numpy(), rej.combined(onnx_view(path, fashion)).numpy())
+    return out
+
+
+def int8_rows(c: Int8Check, figs: dict[str, float], extra: dict[str, float]) -> list[list[object]]:
+    """The INT8 section: each figure beside its target, float32 beside INT8."""
+    mb = [b / 1e6 for b in (*c.size, *c.graph)]
+    return [
+        ["INT8 file size / float32 (whole file, metadata zlib-compressed)", f"{mb[1]:.2f} / {mb[0]:.2f} MB = {c.size[1] / c.size[0]:.2f}", "<= 0.33", c.size[1] <= c.size[0] * INT8_BARS["size_ratio"]],
+        ["INT8 network alone / float32 (no metadata)", f"{mb[3]:.2f} / {mb[2]:.2f} MB = {c.graph[1] / c.graph[0]:.2f}", "<= 0.33", c.graph[1] <= c.graph[0] * INT8_BARS["size_ratio"]],
+        ["test accuracy: float32 -> INT8", f"{100 * c.accuracy[0]:.2f}% -> {100 * c.accuracy[1]:.2f}% ({c.accuracy_change_pp:+.2f} pp)", ">= -0.05 pp", c.accuracy_change_pp >= INT8_BARS["accuracy_change_pp"]],
+        ["test digits refused: float32 -> INT8", f"{100 * c.refusal[0]:.2f}% -> {100 * c.refusal[1]:.2f}% ({c.refusal_change_pp:+.2f} pp)", "within 0.2 pp", abs(c.refusal_change_pp) <= INT8_BARS["refusal_change_pp"]],
+        ["INT8 same top class as float32 (test split)", f"{100 * c.argmax:.2f}%", ">= 99.9%", c.argmax >= INT8_BARS["argmax"]],
+        ["batch 1, p50: INT8 / float32 ONNX Runtime", f"{figs['int8_b1_ms']:.3f} ms / {figs['onnxruntime_b1_ms']:.3f} ms", "(beside float32)", None],
+        ["batch 256: INT8 / float32 ONNX Runtime throughput", f"{figs['int8_b256_img_s']:,.0f} / {figs['onnxruntime_b256_img_s']:,.0f} images/s", "(beside float32)", None],
+        ["validation digits refused: float32 -> INT8", f"{100 * extra['float32_val_refused']:.2f}% -> {100 * extra['int8_val_refused']:.2f}%", "(no target)", None],
+        ["Fashion-MNIST vs MNIST test AUROC: float32 -> INT8", f"{extra['float32_fashion_auroc']:.4f} -> {extra['int8_fashion_auroc']:.4f}", "(no target)", None],
+    ]  # fmt: skip
 
 
 def main() -> None:
@@ -62,10 +102,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export_onnx(path, Path(tmp) / "model.onnx")
         parity = check_parity(onnx_path, path)
+        int8_path = export_int8(onnx_path, path, Path(tmp) / "model.int8.onnx")
+        int8, extra = check_int8(int8_path, onnx_path, path), rejection_extras(onnx_path, int8_path, path)
         rng = np.random.default_rng(0)
         one, many = rng.random((1, 1, 28, 28), np.float32), rng.random((256, 1, 28, 28), np.float32)
         figs = {}
-        for name, run in engines(path, onnx_path).items():
+        for name, run in engines(path, onnx_path, int8_path).items():
             figs[f"{name}_b1_ms"] = p50_ms(lambda run=run: run(one), args.reps)
             figs[f"{name}_b256_img_s"] = 256 / (p50_ms(lambda run=run: run(many), max(args.reps // 20, 20)) / 1000)
     t1, o1, t256, o256 = figs["torch_b1_ms"], figs["onnxruntime_b1_ms"], figs["torch_b256_img_s"], figs["onnxruntime_b256_img_s"]
@@ -77,8 +119,10 @@ def main() -> None:
         ["parity on the test split: same class / max logit diff / same decision",
          f"{100 * parity.argmax:.2f}% / {parity.max_logit_diff:.1e} / {100 * parity.decision:.2f}%", "100% / <= 1e-4 / >= 99.9%", parity.ok],
     ]  # fmt: skip
-    rows = [[a, b, c, "yes" if d else "NO"] for a, b, c, d in rows]
-    write_results("infer", {"model": str(path), **figs, "parity": parity.__dict__}, rows, ["figure", "measured", "target", "met"])
+    rows += int8_rows(int8, figs, extra)
+    rows = [[a, b, c, "" if d is None else "yes" if d else "NO"] for a, b, c, d in rows]
+    payload = {"model": str(path), **figs, "parity": parity.__dict__, "int8": {**int8.__dict__, **extra}}
+    write_results("infer", payload, rows, ["figure", "measured", "target", "met"])
 
 
 if __name__ == "__main__":
