@@ -26,6 +26,7 @@ from .image_io import MAX_PIXELS, read_picture
 from .preprocess import DECODE_SIDE, InkPage, ink_page
 from .reasons import Code, Reason
 from .rejection import Rejector
+from .rejection.fast import FastCombined
 from .segment import DigitBox, find_digits
 from .verdict import Kind, Mark, Verdict, judge
 
@@ -95,6 +96,7 @@ class Predictor:
         self.mean, self.std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
         self.engine: Engine = OnnxEngine(onnx) if onnx is not None else TorchEngine(self.model, self.mean, self.std)
         self.rejector = Rejector.from_state(ckpt["rejection"]) if "rejection" in ckpt else None
+        self.combined = FastCombined(self.rejector) if self.rejector is not None else None  # its numbers, less overhead
         self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"]}
         if reject_tpr is not None and self.rejector is not None:
             self.rejector.tpr = reject_tpr
@@ -110,8 +112,8 @@ class Predictor:
         reasons = reasons or [None] * len(images)
         view = self.engine.view(images)  # all marks of a picture in one call
         probs = view.logits.softmax(1)
-        if self.rejector is not None:
-            score, thr = self.rejector.combined(view).tolist(), self.rejector.threshold
+        if self.rejector is not None and self.combined is not None:
+            score, thr = self.combined(view).tolist(), self.rejector.threshold
         else:
             score, thr = probs.amax(1).tolist(), 0.0
         out = []
