@@ -21,6 +21,7 @@ Pure numpy in, numpy out (Pillow is used only to resample).  The pipeline:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -141,6 +142,18 @@ def _axis(n: int) -> np.ndarray:
     return ((np.arange(n, dtype=np.float32) + 0.5) / n * 2 - 1).astype(np.float32)
 
 
+@lru_cache(maxsize=64)
+def _surface_terms(shape: tuple[int, int]) -> np.ndarray:
+    """The quadratic surface's terms 1, u, v, u^2, uv, v^2 at each cell of a grid of ``shape`` (cells, 6), read-only.
+
+    Cached: every picture of the same size has the same grid, and building it cost as much as a fit.
+    """
+    v, u = np.meshgrid(_axis(shape[0]), _axis(shape[1]), indexing="ij")
+    terms = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], -1).reshape(-1, 6)
+    terms.flags.writeable = False
+    return terms
+
+
 def _surface(g: np.ndarray, q_lo: float, q_hi: float) -> np.ndarray:
     """Coefficients of a quadratic surface fitted to the paper cells of grid g.
 
@@ -148,8 +161,7 @@ def _surface(g: np.ndarray, q_lo: float, q_hi: float) -> np.ndarray:
     least-squares fit only cells whose residual lies between the q_lo and q_hi
     quantiles are kept, which drops ink cells on either side.
     """
-    v, u = np.meshgrid(_axis(g.shape[0]), _axis(g.shape[1]), indexing="ij")
-    terms = np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], -1).reshape(-1, 6)
+    terms = _surface_terms(g.shape)
     values, sel = g.ravel().astype(np.float64), np.ones(g.size, bool)
     for _ in range(3):
         t = terms[sel]  # normal equations: a 6x6 solve, far cheaper than an SVD of t
@@ -169,10 +181,27 @@ def _eval_surface(coef: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def _filter2d(a: np.ndarray, k: int, reduce) -> np.ndarray:
     """Separable sliding-window ``reduce`` (np.min / np.max / np.mean), odd width k, edges replicated."""
     for axis in (0, 1):
+        if reduce in _PAIRWISE:  # the same values, without padding and a strided reduction's fixed cost
+            a = _shifted_reduce(a, k, axis, _PAIRWISE[reduce])
+            continue
         pad = [(0, 0), (0, 0)]
         pad[axis] = (k // 2, k // 2)
         a = reduce(sliding_window_view(np.pad(a, pad, mode="edge"), k, axis=axis), axis=-1)
     return a
+
+
+_PAIRWISE = {np.min: np.minimum, np.max: np.maximum}
+
+
+def _shifted_reduce(a: np.ndarray, k: int, axis: int, pairwise) -> np.ndarray:
+    """``pairwise`` (np.minimum / np.maximum) over k shifted copies of ``a`` along ``axis``, edges replicated (C order)."""
+    b = np.moveaxis(a, axis, 0)
+    n, h = b.shape[0], k // 2
+    padded = np.concatenate([np.repeat(b[:1], h, 0), b, np.repeat(b[-1:], h, 0)])
+    out = padded[:n].copy()
+    for i in range(1, k):
+        pairwise(out, padded[i : i + n], out=out)
+    return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 
 def _is_dark_ink(work: np.ndarray) -> bool:
