@@ -1,0 +1,159 @@
+// Polarity and uneven lighting: steps 3 and 4 of recognize/preprocess.py, same constants and order of operations.
+// Images are {data: Float32Array, width, height}, row-major; float32 steps are rounded as numpy rounds them.
+
+import { f, lstsqSymmetric, median32, quantiles64, roundHalfEven, sum32 } from './numeric.js';
+import { resize } from './resample.js';
+
+export const GRID_SIDE = 64; // cells: coarse grid for the paper-brightness estimate
+export const MIN_CONTRAST = 0.02; // ink must differ from paper by 2 % of full scale ...
+export const NOISE_SIGMAS = 4.0; // ... and by this many noise standard deviations
+
+/** Block means so the longer side is at most `side` cells (noise averages out). */
+function grid(x, side) {
+  const fct = Math.max(x.width, x.height) / side;
+  if (fct <= 1) return x;
+  return resize(x, Math.max(1, roundHalfEven(x.width / fct)), Math.max(1, roundHalfEven(x.height / fct)), 'box');
+}
+
+/** Pixel or cell centres of an axis of n samples mapped onto [-1, 1] (float32). */
+function axis(n) {
+  return Float32Array.from({ length: n }, (_, i) => f(f(f(f(i + 0.5) / n) * 2) - 1));
+}
+
+/**
+ * Coefficients (float32) of a quadratic surface fitted to the paper cells of grid g.
+ *
+ * Lighting (gradients, vignetting) is smooth, ink is not: after each least-squares fit only cells whose
+ * residual lies between the qLo and qHi quantiles are kept, which drops ink cells on either side.
+ */
+function surface(g, qLo, qHi) {
+  const u = axis(g.width);
+  const v = axis(g.height);
+  const n = g.width * g.height;
+  const terms = new Float32Array(6 * n);
+  for (let y = 0, i = 0; y < g.height; y++) {
+    for (let x = 0; x < g.width; x++, i++) terms.set([1, u[x], v[y], f(u[x] * u[x]), f(u[x] * v[y]), f(v[y] * v[y])], 6 * i);
+  }
+  let sel = new Uint8Array(n).fill(1);
+  let coef;
+  const resid = new Float64Array(n);
+  for (let iter = 0; iter < 3; iter++) {
+    coef = solveNormal(terms, g.data, sel);
+    for (let i = 0; i < n; i++) {
+      let fit = 0;
+      for (let k = 0; k < 6; k++) fit += terms[6 * i + k] * coef[k];
+      resid[i] = g.data[i] - fit;
+    }
+    const [lo, hi] = quantiles64(resid, [qLo, qHi]);
+    sel = resid.map((r) => (r >= lo && r <= hi ? 1 : 0));
+  }
+  return Float32Array.from(coef);
+}
+
+/** The 6x6 normal equations of the selected cells (the matrix float32, as numpy's float32 product) solved. */
+function solveNormal(terms, values, sel) {
+  const A = Array.from({ length: 6 }, () => new Float64Array(6));
+  const b = new Float64Array(6);
+  for (let i = 0; i < sel.length; i++) {
+    if (!sel[i]) continue;
+    for (let p = 0; p < 6; p++) {
+      const tp = terms[6 * i + p];
+      b[p] += tp * values[i];
+      for (let q = 0; q < 6; q++) A[p][q] += tp * terms[6 * i + q];
+    }
+  }
+  return lstsqSymmetric(A.map((row) => row.map(f)), b);
+}
+
+/** Quadratic surface at every pixel of a width x height image (same [-1, 1] frame), float32. */
+function evalSurface(c, width, height) {
+  const u = axis(width);
+  const v = axis(height);
+  const out = new Float32Array(width * height);
+  const a = u.map((ux) => f(f(c[0] + f(c[1] * ux)) + f(f(c[3] * ux) * ux)));
+  const cu = u.map((ux) => f(c[2] + f(c[4] * ux)));
+  for (let y = 0; y < height; y++) {
+    const cv = f(c[5] * v[y]);
+    for (let x = 0; x < width; x++) out[y * width + x] = a[x] + f(v[y] * f(cu[x] + cv));
+  }
+  return { data: out, width, height };
+}
+
+function minus(a, b) {
+  return { data: a.data.map((x, i) => x - b.data[i]), width: a.width, height: a.height };
+}
+
+/**
+ * Separable sliding-window min, max or mean of odd width k, edges replicated: along columns first, then rows.
+ * numpy sums a window down a column one value after the other and along a row pairwise: the same here.
+ */
+function filter2d(img, k, kind) {
+  const { width: w, height: h } = img;
+  const half = k >> 1;
+  const win = new Float32Array(k);
+  const pass = (src, len, at, sum) => {
+    const out = new Float32Array(w * h);
+    for (let i = 0; i < w * h; i++) {
+      const [pos, base, step] = at(i);
+      for (let j = 0; j < k; j++) win[j] = src[base + Math.min(Math.max(pos + j - half, 0), len - 1) * step];
+      out[i] = kind === 'min' ? Math.min(...win) : kind === 'max' ? Math.max(...win) : f(sum(win) / k);
+    }
+    return out;
+  };
+  const sequential = (a) => a.reduce((acc, v) => f(acc + v), 0);
+  const down = pass(img.data, h, (i) => [Math.floor(i / w), i % w, w], sequential); // numpy axis 0
+  return { data: pass(down, w, (i) => [i % w, i - (i % w), 1], (a) => sum32(a)), width: w, height: h };
+}
+
+/** Every other pixel of every other row, as numpy's x[::2, ::2]. */
+export function subsample(img) {
+  const out = [];
+  for (let y = 0; y < img.height; y += 2) for (let x = 0; x < img.width; x += 2) out.push(img.data[y * img.width + x]);
+  return Float32Array.from(out);
+}
+
+/**
+ * True when the ink is darker than the paper (so the picture must be inverted).
+ *
+ * Around the paper (a robust quadratic surface) noise and lighting are symmetric while ink is a one-sided
+ * tail: the side with more mass beyond 4 noise sigmas is the ink. With no clear tail (a blank page) a light
+ * page is taken as paper with dark ink.
+ */
+export function isDarkInk(work) {
+  const flat = minus(work, evalSurface(surface(grid(work, GRID_SIDE), 0.25, 0.75), work.width, work.height));
+  const sample = subsample(flat);
+  const med = median32(sample);
+  const sigma = 1.4826 * median32(sample.map((s) => Math.abs(s - med)));
+  const thr = f(NOISE_SIGMAS * sigma + MIN_CONTRAST / 2);
+  const dark = sum32(flat.data.map((x) => Math.max(f(-x - thr), 0)));
+  const light = sum32(flat.data.map((x) => Math.max(f(x - thr), 0)));
+  const size = flat.data.length;
+  if (Math.max(dark, light) < 0.001 * size || Math.max(dark, light) < 1.5 * Math.min(dark, light)) {
+    return median32(work.data) > 0.5; // no decisive ink tail
+  }
+  return dark > light;
+}
+
+/**
+ * Ink strength of a light-ink image x: (x - paper) / (1 - paper); paper ~ 0, may be < 0.
+ *
+ * Paper = quadratic surface (smooth lighting, exact up to the borders) plus a grey opening of what is left,
+ * on the coarse grid, with a window wider than any stroke so it sees paper only (local shading). Dividing by
+ * 1 - paper is dividing dark-ink pictures by the local paper brightness.
+ */
+export function flattenLighting(x) {
+  const g = grid(x, GRID_SIDE);
+  const coef = surface(g, 0.0, 0.6); // ink is high in x: fit the lower cells
+  let rest = minus(g, evalSurface(coef, g.width, g.height));
+  const k = Math.floor(Math.max(3, roundHalfEven(0.2 * Math.min(g.width, g.height))) / 2) * 2 + 1;
+  rest = filter2d(filter2d(filter2d(rest, k, 'min'), k, 'max'), k, 'mean');
+  const paper = evalSurface(coef, x.width, x.height);
+  if (rest.width !== x.width || rest.height !== x.height) rest = resize(rest, x.width, x.height, 'bilinear');
+  const out = new Float32Array(x.data.length);
+  const floor = f(0.05);
+  for (let i = 0; i < out.length; i++) {
+    const p = f(paper.data[i] + rest.data[i]);
+    out[i] = f(x.data[i] - p) / Math.max(f(1 - p), floor);
+  }
+  return { data: out, width: x.width, height: x.height };
+}
