@@ -234,3 +234,13 @@ def _export_installed() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript", "onnxruntime"))
+
+
+def device_model(checkpoint: Path) -> tuple[Path, dict[str, Any]]:
+    """What a browser needs to recognise on its own: the cached ONNX file and its metadata as JSON-ready data.
+
+    The metadata (tensors as base64) travels beside the graph as ``model.json``, so the page reads it without
+    parsing the ONNX protobuf; ``id`` names the export (the same id: the same file), for caches and the page's status.
+    """
+    path = cached_export(checkpoint)
+    return path, {"id": path.parent.name, **metadata(load_checkpoint(checkpoint))}

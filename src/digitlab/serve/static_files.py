@@ -10,9 +10,10 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
 NO_CACHE = {"Cache-Control": "no-cache"}  # revalidate (ETag) so a new version is picked up at once
-# The page loads nothing from elsewhere; inline styles are allowed for the bar widths and the chart library.
+# The page loads nothing from elsewhere; inline styles are allowed for the bar widths and the chart library, and
+# WebAssembly may be compiled (ONNX Runtime recognises on the device), which allows no JavaScript eval.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
