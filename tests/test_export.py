@@ -53,5 +53,5 @@ def test_cli_exports_and_checks(cli, lab):
     res = cli("export", "ship", "--out", str(lab / "out"))
     assert res.code == 0, res.text
     assert (lab / "out" / "model.onnx").is_file() and "same accept / refuse decision" in res.out
-    bad = cli("export", "ship", "--format", "pte")
-    assert bad.code == 2 and "--format 'pte' is not available" in error_line(bad)
+    bad = cli("export", "ship", "--format", "tflite")
+    assert bad.code == 2 and "--format 'tflite' is not available" in error_line(bad)

@@ -1,20 +1,24 @@
-"""``digitlab export``: a trained model as one ONNX file that reproduces ``predict``, checked against torch."""
+"""``digitlab export``: a trained model as one ONNX file that reproduces ``predict`` (or INT8 ONNX, or an ExecuTorch .pte), checked."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..console import console, pct, table
 from .base import Ctx, app
 
+if TYPE_CHECKING:
+    from ..export import Parity
+
 
 @app.command("export")
 def export_cmd(
     ref: str = typer.Argument(..., help="Run name, promoted model (gen1, gen1:v2), checkpoint file, or ship (the shipped model)."),
-    fmt: str = typer.Option("onnx", "--format", help="onnx (the only format so far)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write model.onnx into (default exports/<name>/)."),
+    fmt: str = typer.Option("onnx", "--format", help="onnx, or pte (ExecuTorch with XNNPACK, for native apps; needs the pte extra)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write model.onnx (or model.pte) into (default exports/<name>/)."),
     check: bool = typer.Option(True, "--check/--no-check", help="Compare with the checkpoint on the whole test split."),
     int8: bool = typer.Option(
         False, "--int8", help="Also write model.int8.onnx: statically quantised (calibrated on training images), checked against float32."
@@ -22,37 +26,51 @@ def export_cmd(
 ) -> None:
     """Export a model to ONNX (dynamic batch, opset 18) with its normalisation, classes, detectors and threshold."""
     from ..catalog import resolve
-    from ..export import ExportError, export_onnx
+    from ..export import ExportError, check_parity, export_onnx
 
-    if fmt != "onnx":
-        raise ExportError(f"--format {fmt!r} is not available; use --format onnx.")
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-        import onnxscript  # noqa: F401
-    except ImportError as err:
-        raise ExportError(f"Exporting needs {err.name}: pip install 'digitlab[export]' (onnx, onnxscript, onnxruntime).") from None
+    if fmt not in ("onnx", "pte"):
+        raise ExportError(f"--format {fmt!r} is not available; use --format onnx or pte.")
+    if fmt == "pte" and int8:
+        raise ExportError("--int8 goes with --format onnx (ONNX Runtime quantises it).")
+    if fmt == "onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxruntime  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError as err:
+            raise ExportError(f"Exporting needs {err.name}: pip install 'digitlab[export]' (onnx, onnxscript, onnxruntime).") from None
     source = resolve(ref, Ctx.store(), Ctx.models_dir)
-    name = Path(ref).stem if Path(ref).suffix in (".pt", ".ckpt") else ref.replace(":", "-")
-    dest = export_onnx(source, (out or Path("exports") / name) / "model.onnx")
+    folder = out or Path("exports") / (Path(ref).stem if Path(ref).suffix in (".pt", ".ckpt") else ref.replace(":", "-"))
+    if fmt == "pte":
+        return _pte(source, folder / "model.pte", check)
+    dest = export_onnx(source, folder / "model.onnx")
     console.print(f"exported {source} -> {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
     if check:
-        _parity(dest, source)
+        _show(check_parity(dest, source, Ctx.data_dir), "ONNX Runtime", dest)
     if int8:
         _int8(dest, source, check)
 
 
-def _parity(dest: Path, source: Path) -> None:
-    """The float32 file against its checkpoint on the test split."""
-    from ..export import PARITY, ExportError, check_parity
+def _pte(source: Path, dest: Path, check: bool) -> None:
+    """model.pte and model.pte.json with ExecuTorch, and the ONNX export's parity check."""
+    from ..export_pte import check_pte_parity, export_pte
 
-    p = check_parity(dest, source, Ctx.data_dir)
+    export_pte(source, dest)
+    console.print(f"exported {source} -> {dest} ({dest.stat().st_size / 1e6:.2f} MB; metadata in {dest.name}.json)")
+    if check:
+        _show(check_pte_parity(dest, source, Ctx.data_dir), "ExecuTorch (XNNPACK)", dest)
+
+
+def _show(p: Parity, engine: str, dest: Path) -> None:
+    """An export against its checkpoint on the test split, as a table; an error when it misses a bar."""
+    from ..export import PARITY, ExportError
+
     rows = [
         ["same top class", pct(p.argmax), f">= {pct(PARITY['argmax'])}"],
         ["max |logit difference|", f"{p.max_logit_diff:.2e}", f"<= {PARITY['max_logit_diff']:.0e}"],
         ["same accept / refuse decision", pct(p.decision), f">= {pct(PARITY['decision'])}"],
     ]
-    console.print(table(f"ONNX Runtime vs torch on the {p.n:,} test images", ["check", "measured", "required"], rows))
+    console.print(table(f"{engine} vs torch on the {p.n:,} test images", ["check", "measured", "required"], rows))
     if not p.ok:
         raise ExportError(f"The export does not match its checkpoint (see the table); {dest} should not be used.")
 
