@@ -147,7 +147,14 @@ def answers(tmp_path_factory) -> list[tuple[str, dict, dict]]:
     return [(name, py, j) for (name, _), py, j in zip(pictures, python, js, strict=True)]
 
 
-def test_the_javascript_half_reads_as_python_does(answers):
+@pytest.fixture(scope="module")
+def judged(answers) -> list[tuple[str, dict, dict]]:
+    """(name, Python's answer, the JS reader's answer from Python's marks and model outputs)."""
+    return [(name, py, js["judge"]) for name, py, js in answers]
+
+
+def test_the_javascript_half_reads_as_python_does(judged):
+    answers = judged
     n = len(answers)
     same_text = sum(py["text"] == js["text"] for _, py, js in answers)
     same_kind = sum(py["verdict"]["kind"] == js["verdict"]["kind"] for _, py, js in answers)
@@ -176,8 +183,26 @@ def same_answer(py: dict, js: dict) -> bool:
     return py["text"] == js["text"] and len(py["digits"]) == len(js["digits"]) and marks and verdict
 
 
-def test_every_kind_of_picture_was_judged(answers):
-    """The set exercises the verdict's branches: digits, partly and not digits, context acceptance, no ink."""
-    kinds = {py["verdict"]["kind"] for _, py, _ in answers}
+def test_every_kind_of_picture_was_judged(judged):
+    """The set exercises the verdict's branches: digits, partly and not digits, context acceptance, no ink, edges."""
+    kinds = {py["verdict"]["kind"] for _, py, _ in judged}
     assert kinds == {"digits", "partly", "not digits"}
-    assert any(d["why"] and d["why"]["code"] == "no_ink" for _, py, _ in answers for d in py["digits"])
+    codes = {r["code"] for _, py, _ in judged for r in py["verdict"]["why"]}
+    assert {"no_ink", "scene", "mostly_refused", "unlike_digits", "step_edge"} <= codes, codes
+    assert any(d["in_context"] for _, py, _ in judged for d in py["digits"])
+
+
+def test_the_whole_picture_reads_as_python_does_on_the_device(answers):
+    """predictor.js end to end: the on-device first half finds the marks, then the second half judges them (the
+    model's outputs are Python's, so this needs the same number of marks: a picture where it differs counts as
+    differing)."""
+    n = len(answers)
+    whole = [(name, py, js["whole"]) for name, py, js in answers]
+    same_marks = sum(js["error"] is None for _, _, js in whole)  # else: {"error": why} from parity_judge.mjs
+    same_text = sum(js["error"] is None and js["text"] == py["text"] for _, py, js in whole)
+    same_all = sum(js["error"] is None and same_answer(py, js) for _, py, js in whole)
+    print(f"\nwhole picture on the device: same marks {same_marks / n:.2%}, same text {same_text / n:.2%}, same answer {same_all / n:.2%}")
+    for name, py, js in whole:
+        if js["error"] is not None or not same_answer(py, js):
+            print(f"  differs: {name}: {py['text']!r} / {js.get('text', js['error'])!r}")
+    assert same_text / n >= TARGET

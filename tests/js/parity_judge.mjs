@@ -1,10 +1,13 @@
 // The JavaScript half of tests/test_js_parity_judge.py: from Python's pages, boxes, input reasons and model outputs
 // (a folder of <i>.json, <i>.gray float32, <i>.ink uint8 and meta.json), read every picture with the on-device
-// reader (rejection, context, verdict, text) and write results.json: one Answer.to_dict()-shaped answer each.
+// reader (rejection, context, verdict, text); then read the whole picture with the on-device predictor (its first
+// half finds the marks again; the model's outputs are Python's, given when it finds as many marks as Python did).
+// Writes results.json: per picture {judge, whole}, each Answer.to_dict()-shaped ({error} when the marks differ).
 // Usage: node tests/js/parity_judge.mjs FOLDER COUNT
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { createPredictor } from '../../src/digitlab/serve/static/js/ondevice/predictor.js';
 import { createReader } from '../../src/digitlab/serve/static/js/ondevice/reader.js';
 
 const [folder, count] = process.argv.slice(2);
@@ -33,6 +36,12 @@ for (let i = 0; i < Number(count); i++) {
   const outputs = c.logits === null ? null : { logits: floats(c.logits), features: floats(c.features) };
   const t0 = performance.now();
   const read = reader.read(gray, page, c.boxes, c.reasons, outputs);
-  results.push(reader.answerDict(read, c.name, performance.now() - t0));
+  const judge = reader.answerDict(read, c.name, performance.now() - t0);
+  const run = async (images, n) => {
+    if (n !== c.boxes.length) throw new Error(`${n} marks found, Python found ${c.boxes.length}`);
+    return outputs;
+  };
+  const whole = await createPredictor({ meta, run, reader }).predictGray(gray, { source: c.name }).catch((err) => ({ error: err.message }));
+  results.push({ judge, whole });
 }
 writeFileSync(join(folder, 'results.json'), JSON.stringify(results));
