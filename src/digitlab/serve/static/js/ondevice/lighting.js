@@ -91,25 +91,34 @@ function filter2d(img, k, kind) {
   const { width: w, height: h } = img;
   const half = k >> 1;
   const win = new Float32Array(k);
-  const pass = (src, len, at, sum) => {
-    const out = new Float32Array(w * h);
-    for (let i = 0; i < w * h; i++) {
-      const [pos, base, step] = at(i);
-      for (let j = 0; j < k; j++) win[j] = src[base + Math.min(Math.max(pos + j - half, 0), len - 1) * step];
-      out[i] = kind === 'min' ? Math.min(...win) : kind === 'max' ? Math.max(...win) : f(sum(win) / k);
-    }
-    return out;
+  const reduceWindow = (pairwise) => {
+    if (kind === 'min') return win.reduce((a, v) => Math.min(a, v));
+    if (kind === 'max') return win.reduce((a, v) => Math.max(a, v));
+    return f((pairwise ? sum32(win) : win.reduce((a, v) => f(a + v), 0)) / k);
   };
-  const sequential = (a) => a.reduce((acc, v) => f(acc + v), 0);
-  const down = pass(img.data, h, (i) => [Math.floor(i / w), i % w, w], sequential); // numpy axis 0
-  return { data: pass(down, w, (i) => [i % w, i - (i % w), 1], (a) => sum32(a)), width: w, height: h };
+  const down = new Float32Array(w * h); // numpy axis 0: down each column
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let j = 0; j < k; j++) win[j] = img.data[Math.min(Math.max(y + j - half, 0), h - 1) * w + x];
+      down[y * w + x] = reduceWindow(false);
+    }
+  }
+  const out = new Float32Array(w * h); // axis 1: along each row
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let j = 0; j < k; j++) win[j] = down[y * w + Math.min(Math.max(x + j - half, 0), w - 1)];
+      out[y * w + x] = reduceWindow(true);
+    }
+  }
+  return { data: out, width: w, height: h };
 }
 
 /** Every other pixel of every other row, as numpy's x[::2, ::2]. */
 export function subsample(img) {
-  const out = [];
-  for (let y = 0; y < img.height; y += 2) for (let x = 0; x < img.width; x += 2) out.push(img.data[y * img.width + x]);
-  return Float32Array.from(out);
+  const [w, h] = [Math.ceil(img.width / 2), Math.ceil(img.height / 2)];
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = img.data[2 * y * img.width + 2 * x];
+  return out;
 }
 
 /**
@@ -125,9 +134,13 @@ export function isDarkInk(work) {
   const med = median32(sample);
   const sigma = 1.4826 * median32(sample.map((s) => Math.abs(s - med)));
   const thr = f(NOISE_SIGMAS * sigma + MIN_CONTRAST / 2);
-  const dark = sum32(flat.data.map((x) => Math.max(f(-x - thr), 0)));
-  const light = sum32(flat.data.map((x) => Math.max(f(x - thr), 0)));
   const size = flat.data.length;
+  const [darkTail, lightTail] = [new Float32Array(size), new Float32Array(size)];
+  for (let i = 0; i < size; i++) {
+    darkTail[i] = Math.max(f(-flat.data[i] - thr), 0);
+    lightTail[i] = Math.max(f(flat.data[i] - thr), 0);
+  }
+  const [dark, light] = [sum32(darkTail), sum32(lightTail)];
   if (Math.max(dark, light) < 0.001 * size || Math.max(dark, light) < 1.5 * Math.min(dark, light)) {
     return median32(work.data) > 0.5; // no decisive ink tail
   }

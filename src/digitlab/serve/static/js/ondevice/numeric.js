@@ -12,39 +12,84 @@ export function roundHalfEven(x) {
 
 /** numpy's float32 sum of n values a[start + i*stride]: pairwise, 8 accumulators per block of <= 128. */
 export function sum32(a, start = 0, n = a.length - start, stride = 1) {
-  return pairwise(a, start, n, stride, f);
+  if (n < 8) {
+    let r = 0;
+    for (let i = 0; i < n; i++) r = f(r + a[start + i * stride]);
+    return r;
+  }
+  if (n <= 128) {
+    const r = new Float32Array(8); // float32 accumulators: each += rounds as numpy's does
+    for (let j = 0; j < 8; j++) r[j] = a[start + j * stride];
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + (i + j) * stride];
+    let res = f(f(f(r[0] + r[1]) + f(r[2] + r[3])) + f(f(r[4] + r[5]) + f(r[6] + r[7])));
+    for (; i < n; i++) res = f(res + a[start + i * stride]);
+    return res;
+  }
+  const n2 = halfBlock(n);
+  return f(sum32(a, start, n2, stride) + sum32(a, start + n2 * stride, n - n2, stride));
 }
 
 /** numpy's float64 sum, same order as sum32. */
 export function sum64(a, start = 0, n = a.length - start, stride = 1) {
-  return pairwise(a, start, n, stride, (x) => x);
-}
-
-function pairwise(a, start, n, stride, round) {
   if (n < 8) {
     let r = 0;
-    for (let i = 0; i < n; i++) r = round(r + a[start + i * stride]);
+    for (let i = 0; i < n; i++) r += a[start + i * stride];
     return r;
   }
   if (n <= 128) {
-    const r = [];
-    for (let j = 0; j < 8; j++) r.push(a[start + j * stride]);
+    const r = new Float64Array(8);
+    for (let j = 0; j < 8; j++) r[j] = a[start + j * stride];
     let i = 8;
-    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] = round(r[j] + a[start + (i + j) * stride]);
-    let res = round(round(round(r[0] + r[1]) + round(r[2] + r[3])) + round(round(r[4] + r[5]) + round(r[6] + r[7])));
-    for (; i < n; i++) res = round(res + a[start + i * stride]);
+    for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += a[start + (i + j) * stride];
+    let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
+    for (; i < n; i++) res += a[start + i * stride];
     return res;
   }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return round(pairwise(a, start, n2, stride, round) + pairwise(a, start + n2 * stride, n - n2, stride, round));
+  const n2 = halfBlock(n);
+  return sum64(a, start, n2, stride) + sum64(a, start + n2 * stride, n - n2, stride);
 }
 
-/** np.median of a float32 sample (returns the float32 value numpy returns). */
+/** Where numpy splits a pairwise sum: half, rounded down to a multiple of the 8-way unrolling. */
+function halfBlock(n) {
+  const n2 = Math.floor(n / 2);
+  return n2 - (n2 % 8);
+}
+
+/** np.median of a float32 sample (returns the float32 value numpy returns); linear time, as numpy's partition. */
 export function median32(values) {
-  const s = Float32Array.from(values).sort();
+  const s = Float32Array.from(values);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m] : f(f(s[m - 1] + s[m]) / 2);
+  const upper = select(s, m);
+  if (s.length % 2) return upper;
+  let lower = -Infinity; // the largest of the lower half, which select left in front of position m
+  for (let i = 0; i < m; i++) lower = Math.max(lower, s[i]);
+  return f(f(lower + upper) / 2);
+}
+
+/** The k-th smallest of a (reordered in place: a[i] <= a[k] for i < k), Hoare's quickselect with a median-of-3 pivot. */
+function select(a, k) {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const pivot = Math.max(Math.min(a[lo], a[mid]), Math.min(Math.max(a[lo], a[mid]), a[hi]));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break; // j < k < i: a[k] equals the pivot
+  }
+  return a[k];
 }
 
 /** np.median of plain (float64) numbers. */

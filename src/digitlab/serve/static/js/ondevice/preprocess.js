@@ -111,26 +111,30 @@ export function otsu(values) {
 
 /** Ink map -> {mask: Uint8Array, grey: Float32Array in [0, 1] with paper at 0}. */
 function threshold(ink) {
-  const n = ink.data.length;
-  const empty = () => ({ mask: new Uint8Array(n), grey: new Float32Array(n) });
-  const sample = n > 4096 ? subsample(ink) : ink.data;
+  const { data } = ink;
+  const n = data.length;
+  const mask = new Uint8Array(n);
+  const grey = new Float32Array(n);
+  const sample = n > 4096 ? subsample(ink) : data;
   const paper = median32(sample);
   const sigma = 1.4826 * median32(sample.map((s) => Math.abs(s - paper)));
   const floor = paper + Math.max(NOISE_SIGMAS * sigma, MIN_CONTRAST);
   let max = -Infinity;
-  for (const v of ink.data) max = Math.max(max, v);
-  if (max <= floor) return empty();
+  for (let i = 0; i < n; i++) max = Math.max(max, data[i]);
+  if (max <= floor) return { mask, grey };
   const above = sample.filter((s) => s > paper);
   const t = Math.max(above.length ? otsu(above) : floor, floor);
   const t32 = f(t); // numpy compares float32 ink with the threshold cast to float32
-  const mask = ink.data.map((v) => (v >= t32 ? 1 : 0));
-  const inked = ink.data.filter((v) => v >= t32); // >=: in a pure black-and-white picture every ink pixel equals t
-  if (!inked.length) return empty();
+  let count = 0;
+  for (let i = 0; i < n; i++) count += mask[i] = data[i] >= t32 ? 1 : 0; // >=: in a black-and-white picture every ink pixel equals t
+  if (!count) return { mask, grey };
+  const inked = new Float32Array(count);
+  for (let i = 0, j = 0; i < n; i++) if (mask[i]) inked[j++] = data[i];
   const lo = Math.min(paper + 2 * sigma, (paper + t) / 2); // faint edge pixels keep some grey
   const hi = Math.max(percentile32(inked, 75), t); // stroke centres saturate, like MNIST
   const [lo32, span] = [f(lo), f(Math.max(hi - lo, 1e-6))];
-  const grey = ink.data.map((v) => Math.min(Math.max(f(v - lo32) / span, 0), 1));
-  return { mask: Uint8Array.from(mask), grey };
+  for (let i = 0; i < n; i++) grey[i] = Math.min(Math.max(f(data[i] - lo32) / span, 0), 1);
+  return { mask, grey };
 }
 
 /**
