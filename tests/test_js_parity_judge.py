@@ -26,11 +26,15 @@ from digitlab.errors import DataError
 from digitlab.export import metadata
 from digitlab.recognize.checks import input_reasons
 from digitlab.recognize.predictor import Predictor
+from digitlab.recognize.preprocess import InkPage
+from digitlab.recognize.reasons import Code, Reason
+from digitlab.recognize.verdict import Mark, judge
 from scenes import digit_and_blob, rectangle_and_pole, ring_scene, sheet_on_desk, textured_with_mark
 from synthetic import encode, load_mnist_test, make_blank, make_page, make_strip
 
 NODE = shutil.which("node")
 SCRIPT = Path(__file__).resolve().parent / "js" / "parity_judge.mjs"
+VERDICT_SCRIPT = Path(__file__).resolve().parent / "js" / "parity_verdict.mjs"
 TARGET = 0.99  # share of pictures that must agree
 SCORE_TOL = 1e-3
 
@@ -206,3 +210,67 @@ def test_the_whole_picture_reads_as_python_does_on_the_device(answers):
         if js["error"] is not None or not same_answer(py, js):
             print(f"  differs: {name}: {py['text']!r} / {js.get('text', js['error'])!r}")
     assert same_text / n >= TARGET
+
+
+def built_picture(rng: np.random.Generator) -> tuple[np.ndarray, InkPage, list[Mark]]:
+    """A picture for the verdict alone: lit paper, maybe a second surface and texture, marks of any size and place."""
+    h, w = (int(v) for v in rng.integers(40, 1000, 2))
+    scale = int(rng.integers(1, 4))
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    gray = 0.8 + 0.1 * rng.uniform(-1, 1) * xx + 0.1 * rng.uniform(-1, 1) * yy * yy
+    if rng.random() < 0.4:  # a desk beside the sheet, or a table's edge
+        gray[:, int(rng.integers(0, w)) :] -= rng.uniform(0.1, 0.5)
+    gray = gray + rng.normal(0, rng.choice([0.01, 0.04, 0.1]), (h, w))
+    labels = np.zeros((-(-h // scale), -(-w // scale)), np.int32)
+    marks = []
+    for _ in range(int(rng.integers(0, 9))):
+        bh, bw = int(rng.integers(4, max(5, h // 2))), int(rng.integers(2, max(3, w // 4)))
+        x0, y0 = int(rng.integers(0, max(1, w - bw))), int(rng.integers(0, max(1, h - bh)))
+        if rng.random() < 0.1:  # from edge to edge
+            y0, bh = 0, h
+        gray[y0 : y0 + bh, x0 + bw // 3 : x0 + bw // 3 + max(1, bw // 4)] = rng.uniform(0, 0.3)  # a stroke
+        labels[y0 // scale : -(-(y0 + bh) // scale), x0 // scale : -(-(x0 + bw) // scale)] = 1
+        why = Reason(Code.UNLIKE_DIGITS, {"score": float(rng.uniform(-9, -5)), "threshold": -4.2}) if rng.random() < 0.3 else None
+        marks.append(Mark((x0, y0, min(x0 + bw, w), min(y0 + bh, h)), int(rng.integers(0, 6)), str(rng.integers(0, 10)), why))
+    gray = np.clip(gray, 0, 1).astype(np.float32)
+    inverted = bool(rng.random() < 0.8)
+    page = InkPage(np.zeros(labels.shape, np.float32), labels, np.zeros(1), np.zeros((1, 4)), scale, (h, w), inverted)
+    return (gray if inverted else 1 - gray), page, marks
+
+
+def test_the_verdict_of_built_pictures_is_pythons(tmp_path):
+    """verdict.js against verdict.py on 200 built pictures: every branch (edges, steps, heights, lines, gaps, scenes)."""
+    rng = np.random.default_rng(2026)
+    python = []
+    for i in range(200):
+        gray, page, marks = built_picture(rng)
+        python.append(judge(gray, page, marks).to_dict())
+        (tmp_path / f"{i}.gray").write_bytes(gray.tobytes())
+        (tmp_path / f"{i}.ink").write_bytes((page.labels > 0).astype(np.uint8).tobytes())
+        case = {
+            "gray": list(gray.shape),
+            "page": {"labels": list(page.labels.shape), "scale": page.scale, "shape": list(page.shape), "inverted": page.inverted},
+            "marks": [
+                {
+                    "box": list(m.box),
+                    "line": m.line,
+                    "label": m.label,
+                    "reason": m.reason and {"code": str(m.reason.code), "numbers": m.reason.numbers},
+                }
+                for m in marks
+            ],
+        }
+        (tmp_path / f"{i}.json").write_text(json.dumps(case))
+    run = subprocess.run([NODE, str(VERDICT_SCRIPT), str(tmp_path), "200"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    js = json.loads((tmp_path / "verdicts.json").read_text())
+    same = [py == j for py, j in zip(python, js, strict=True)]
+    codes = {r["code"] for v in python for r in v["why"]}
+    print(f"\nbuilt pictures: same verdict {sum(same) / len(same):.2%}; reasons seen: {sorted(codes)}")
+    for py, j in zip(python, js):
+        if py != j:
+            print(f"  differs: {py}\n       js: {j}")
+    assert sum(same) / len(same) >= TARGET
+    assert {"edge_to_edge", "step_edge", "too_tall", "scene", "mostly_refused", "uneven_heights", "scattered", "too_many_lines"} <= codes, (
+        codes
+    )
