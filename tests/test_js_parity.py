@@ -5,7 +5,8 @@ on the fixed parity set (``parity_set.py``: real-world eval pictures and MNIST t
 Python); this test runs ``ink_page`` -> ``find_digits`` -> ``input_reasons`` on the same grey pictures and compares
 picture by picture: the same number of marks, the same boxes (input pixels), lines and reason codes, and each 28x28
 image within 2/255 mean absolute difference. Targets: >= 99 % of the marks within tolerance and >= 99 % of the
-pictures with the same marks.
+pictures with the same marks. In the browser a picture comes as a canvas's RGBA bytes: their grey must be
+``as_unit_gray``'s, bit for bit.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import pytest
 
 from digitlab.errors import DataError
 from digitlab.recognize.checks import input_reasons
-from digitlab.recognize.preprocess import ink_page
+from digitlab.recognize.preprocess import as_unit_gray, ink_page
 from digitlab.recognize.segment import find_digits
 from parity_set import parity_set, write_parity_set
 
 NODE = shutil.which("node")
 SCRIPT = Path(__file__).resolve().parent / "js" / "parity_marks.mjs"
+RGBA_SCRIPT = SCRIPT.with_name("parity_rgba.mjs")
 TARGET = 0.99  # share of marks (and of pictures) that must agree
 IMAGE_TOL = 2 / 255  # mean absolute difference of a mark's 28x28 image
 
@@ -92,3 +94,23 @@ def test_marks_agree_with_python(runs):
     print(figures)
     assert n_marks > 200, figures  # the set really holds marks to compare
     assert within >= TARGET and same_pictures >= TARGET, figures
+
+
+def test_rgba_to_gray_is_pythons_bit_for_bit(tmp_path):
+    """Luma, the one scale for colour and alpha, and the three ways transparency is flattened."""
+    rng = np.random.default_rng(0)
+    arrays, index = [], []
+    for i in range(24):
+        h, w = (int(v) for v in rng.integers(1, 50, 2))
+        rgba = rng.integers(0, 256, (h, w, 4)).astype(np.uint8)
+        rgba[..., 3] = [255, rng.integers(0, 256), np.where(rng.random((h, w)) < 0.7, 0, 255)][i % 3]  # opaque, translucent, clear sheet
+        if i % 4 == 0:
+            rgba //= 200  # levels 0 and 1 only: already in [0, 1], not divided by 255
+        rgba.tofile(tmp_path / f"{i}.rgba")
+        arrays.append(rgba)
+        index.append({"file": f"{i}.rgba", "width": w, "height": h})
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    subprocess.run([NODE, str(RGBA_SCRIPT), str(tmp_path)], check=True, timeout=60)
+    for rgba, item in zip(arrays, index):
+        js = np.fromfile(tmp_path / f"{item['file']}.gray", "<f4").reshape(rgba.shape[:2])
+        np.testing.assert_array_equal(js, as_unit_gray(rgba), err_msg=item["file"])
