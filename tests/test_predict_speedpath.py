@@ -1,8 +1,9 @@
 """The fast path of ``predict`` (issue 12: a 28x28 PNG end to end) gives the reference's answers, number for number.
 
 The predictor scores marks with ``rejection.fast.FastCombined``; ``Rejector.combined`` (torch, used by training and
-calibration) is the reference. Preprocessing's speed refactors (cached surface terms, min / max filters as shifted
-copies) must keep every number, since the browser port copies them.
+calibration) is the reference. Preprocessing's and the verdict's speed refactors (cached surface terms, min / max
+filters as shifted copies, ``order_stats`` for numpy's medians and quantiles) must keep every number, since the
+browser port copies them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import scenes
 from digitlab.errors import DataError
-from digitlab.recognize import preprocess
+from digitlab.recognize import order_stats, preprocess
 from digitlab.recognize.predictor import Answer, Predictor
 from digitlab.recognize.rejection.fast import FastCombined
 from synthetic import encode, load_mnist_test, make_blank, make_photo, make_strip
@@ -94,3 +95,26 @@ def test_window_filters_keep_every_number(reduce):
             want = reduce(sliding_window_view(np.pad(want, pad, mode="edge"), k, axis=axis), axis=-1)
         got = preprocess._filter2d(a, k, reduce)
         assert got.dtype == want.dtype and got.flags.c_contiguous and np.array_equal(got, want)
+
+
+def _same_number(a: object, b: object) -> bool:
+    return type(a) is type(b) and (a == b or (np.isnan(a) and np.isnan(b)))  # type: ignore[call-overload]
+
+
+def test_order_stats_are_numpys_numbers():
+    rng = np.random.default_rng(2)
+    for trial in range(600):
+        n, dtype = int(rng.integers(1, 900)), (np.float32, np.float64)[trial % 2]
+        x = rng.standard_normal((n, 1 + trial % 3)).astype(dtype)
+        if trial % 3 == 1:
+            x = np.round(x * 3)  # many ties
+        if trial % 97 == 5:
+            x.flat[0] = np.nan
+        assert _same_number(order_stats.median(x), np.median(x))
+        for q in (0.0, 0.05, 0.25, 0.6, 0.75, 1.0, float(rng.random())):
+            assert _same_number(order_stats.quantile(x, q), np.quantile(x, q))
+        p = int(rng.integers(0, 101))
+        assert _same_number(order_stats.quantile(x, p / 100), np.percentile(x, p))
+        pair = zip(order_stats.quantiles(x.astype(np.float64), [0.25, 0.75]), np.quantile(x.astype(np.float64), [0.25, 0.75]))
+        assert all(_same_number(a, b) for a, b in pair)
+    assert order_stats.median(np.array([3, 1, 2])) == np.median([3, 1, 2])  # integers: numpy itself

@@ -83,6 +83,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .order_stats import median, quantile  # numpy's numbers, less overhead
 from .preprocess import InkPage
 from .reasons import Code, Reason
 
@@ -199,7 +200,7 @@ def plain_share(std: np.ndarray, level: np.ndarray, near_ink: np.ndarray) -> flo
         coef = np.linalg.lstsq(terms[keep], values[keep], rcond=None)[0]
         signed = values - terms @ coef
         resid = np.abs(signed)
-        keep &= resid <= max(float(np.quantile(resid[keep], 0.75)), 1e-3)
+        keep &= resid <= max(float(quantile(resid[keep], 0.75)), 1e-3)
         if keep.sum() < 6:
             break
     flat = std[away] < TEXTURE
@@ -262,8 +263,8 @@ def step_ratio(gray: np.ndarray, box: tuple[int, int, int, int], dark_ink: bool)
         a, b = g[max(y0 - m, 0) : y0, x0:x1], g[y1 : y1 + m, x0:x1]
     if a.size == 0 or b.size == 0:
         return None
-    sa, sb = float(np.median(a)), float(np.median(b))
-    ink = float(np.percentile(g[y0:y1, x0:x1], 5))
+    sa, sb = float(median(a)), float(median(b))
+    ink = float(quantile(g[y0:y1, x0:x1], 0.05))  # np.percentile(.., 5)
     return abs(sa - sb) / max(max(sa, sb) - ink, 1e-3)
 
 
