@@ -23,7 +23,9 @@ test('each string has the same placeholders in both languages, and no empty text
 
 test('every literal key used by the scripts and the page is in both dictionaries', () => {
   const js = new URL('js/', STATIC);
-  const sources = [...readdirSync(js).map((f) => new URL(f, js)), new URL('app.js', STATIC)].map((u) => readFileSync(u, 'utf8'));
+  const device = new URL('ondevice/', js);
+  const files = [...readdirSync(js).filter((f) => f.endsWith('.js')).map((f) => new URL(f, js)), ...readdirSync(device).map((f) => new URL(f, device))];
+  const sources = [...files, new URL('app.js', STATIC)].map((u) => readFileSync(u, 'utf8'));
   const page = readFileSync(new URL('index.html', STATIC), 'utf8');
   const used = new Set([
     ...sources.flatMap((s) => [...s.matchAll(/\bt\('([^']+)'/g)].map((m) => m[1])),

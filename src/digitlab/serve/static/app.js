@@ -3,7 +3,7 @@ import { adoptTokenFromUrl, api, setToken, token } from './js/api.js';
 import { $, fill, h } from './js/dom.js';
 import { initialLanguage, setLanguage, t } from './js/i18n.js';
 import { initModels, refreshModels, relabelModels } from './js/models.js';
-import { initRecognise, relabelRecognise } from './js/recognise.js';
+import { initRecognise, isStatic, relabelRecognise } from './js/recognise.js';
 import { initRuns, refreshRuns, relabelRuns } from './js/runs.js';
 import { state } from './js/state.js';
 import { refreshStudies, relabelStudies } from './js/studies.js';
@@ -66,24 +66,33 @@ async function loadInfo() {
 }
 
 function registerServiceWorker() {
-  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
-  addEventListener('online', () => { showOffline(); loadInfo(); });
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch(() => {});
+  addEventListener('online', () => { showOffline(); if (!isStatic()) loadInfo(); });
   addEventListener('offline', showOffline);
   showOffline();
 }
 
+/** A static copy of the app (digitlab export --web) has no server: only Recognise, on the device. */
+function staticMode() {
+  for (const tab of TABS.slice(1)) $(`[data-tab="${tab}"]`).hidden = true;
+  document.querySelector('footer').hidden = true;
+}
+
 function main() {
+  if (isStatic()) staticMode();
   adoptTokenFromUrl();
   relabel(initialLanguage());
   $('#lang').addEventListener('change', (e) => relabel(e.target.value));
   for (const button of document.querySelectorAll('[data-tab]')) button.addEventListener('click', () => showTab(button.dataset.tab));
   addEventListener('hashchange', () => showTab(location.hash.slice(1)));
   initRecognise();
-  initRuns();
-  initModels();
-  loadTrainForm();
-  loadInfo();
-  showTab(location.hash.slice(1));
+  if (!isStatic()) {
+    initRuns();
+    initModels();
+    loadTrainForm();
+    loadInfo();
+  }
+  showTab(isStatic() ? 'recognise' : location.hash.slice(1));
   registerServiceWorker();
 }
 

@@ -99,7 +99,10 @@ export function answerView(answer, thumb) {
       thumb ? h('img', { class: 'thumb', src: thumb, alt: '' }) : '',
       h('span', { class: 'source' }, answer.source),
       h('strong', { class: 'text', 'data-testid': 'answer-text' }, read),
-      h('span', { class: 'ms' }, `${Math.round(answer.ms)} ms`)),
+      h('span', { class: 'ms', 'data-engine': answer.engine === 'device' ? 'device' : 'server' }, t('rec.answeredBy', {
+        where: t(answer.engine === 'device' ? 'rec.whereDevice' : 'rec.whereServer'),
+        ms: answer.ms < 10 ? answer.ms.toFixed(1) : Math.round(answer.ms),
+      }))),
     answer.error ? h('p', { class: 'error' }, answer.error) : wholeVerdict(answer.verdict),
     answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map((d, i) => digitCard(d, setApartMarks(answer).has(i)))));
 }

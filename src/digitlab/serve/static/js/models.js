@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { $, fill, h, pct } from './dom.js';
 import { t } from './i18n.js';
+import { warmDevice } from './recognise.js';
 import { state } from './state.js';
 
 let last = null;
@@ -53,6 +54,7 @@ async function choose(ref) {
   try {
     state.info.model = await api('/api/models/current', { method: 'PUT', json: { ref } });
     fill(msg, h('p', { class: 'muted' }, t('models.switched', { ref })));
+    warmDevice({ fresh: true }); // the device reads with the new model too
   } catch (err) {
     fill(msg, h('p', { class: 'error' }, err.message));
   }

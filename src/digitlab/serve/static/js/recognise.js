@@ -1,4 +1,5 @@
-// Recognise tab: pictures (drop, choose, paste, camera) and the drawing pad, answered by the API.
+// Recognise tab: pictures (drop, choose, paste, camera) and the drawing pad, answered on this device (ONNX Runtime
+// Web and the ported pipeline, ondevice/) or by the server's API; the device is the default where WebAssembly runs.
 import { answerView } from './answer.js';
 import { api } from './api.js';
 import { DrawPad } from './draw.js';
@@ -8,10 +9,47 @@ import { state } from './state.js';
 
 let padRequest = null; // AbortController of the drawing's request in flight
 const shown = { pictures: [], drawing: null }; // answers on screen, re-rendered when the language changes
+const ENGINE_KEY = 'digitlab-engine';
+const ondevice = () => import('./ondevice/device.js'); // loaded when first needed: not part of the page's first load
+let deviceNote = null; // [key, values] of the device's status line
+
+export const isStatic = () => document.documentElement.dataset.mode === 'static';
+const canUseDevice = () => typeof WebAssembly === 'object';
+
+/** 'device' or 'server': the reader's choice, the device by default (a static copy of the app has no server). */
+export function engine() {
+  if (isStatic()) return 'device';
+  const chosen = localStorage.getItem(ENGINE_KEY);
+  return chosen === 'server' || !canUseDevice() ? 'server' : 'device';
+}
+
+function deviceStatus(key, values = {}) {
+  deviceNote = key ? [key, values] : null;
+  fill($('#device-status'), key ? t(key, values) : '');
+}
+
+/** Load the model and runtime onto the device (once; `fresh` after a model switch); falls back to the server. */
+export async function warmDevice({ fresh = false } = {}) {
+  if (engine() !== 'device') return deviceStatus(null);
+  deviceStatus('device.loading');
+  try {
+    const loaded = await (await ondevice()).device({ fresh });
+    deviceStatus('device.ready', { model: loaded.meta.model, mb: (loaded.bytes / 1e6).toFixed(1), ms: Math.round(loaded.ms) });
+    return loaded;
+  } catch (err) {
+    deviceStatus('device.failed', { reason: err.message });
+    if (!isStatic()) $('#engine').value = 'server';
+    return null;
+  }
+}
+
+const FIRST_USE = ['pointerdown', 'dragenter', 'focusin', 'paste'];
+const useDevice = () => engine() === 'device' && $('#engine').value === 'device';
 
 function renderAnswers() {
   fill($('#answers'), shown.pictures.map(({ answer, thumb }) => answerView(answer, thumb)));
   if (shown.drawing) fill($('#pad-answer'), answerView({ ...shown.drawing, source: t('rec.drawing') }));
+  if (deviceNote) deviceStatus(...deviceNote);
 }
 
 function status(text, isError = false) {
@@ -45,7 +83,28 @@ async function send(batch, first) {
   }
 }
 
-/** Send pictures in batches of the server's per-request limits and show every answer. */
+/** Read pictures on this device, one by one, showing each answer as it comes. */
+async function onDevice(pictures) {
+  const { recogniseFile } = await ondevice();
+  for (const file of pictures) {
+    const answer = await recogniseFile(file, (key, values) => t(key, values));
+    shown.pictures.push({ answer, thumb: URL.createObjectURL(file) });
+    renderAnswers();
+  }
+}
+
+/** Send pictures to the server in batches of its per-request limits and show every answer. */
+async function onServer(pictures) {
+  let first = 0;
+  for (const batch of batches(pictures, state.info?.limits)) {
+    const answers = await send(batch, first);
+    answers.forEach((answer, k) => shown.pictures.push({ answer, thumb: URL.createObjectURL(batch[k]) }));
+    renderAnswers();
+    first += batch.length;
+  }
+}
+
+/** Read the pictures (on the device or the server) and show every answer. */
 export async function recognise(files) {
   const pictures = [...files].filter((f) => f.type.startsWith('image/') || !f.type);
   if (!pictures.length) return status(t('rec.noImages'), true);
@@ -54,13 +113,7 @@ export async function recognise(files) {
   renderAnswers();
   status(t('rec.reading', { n: pictures.length }));
   try {
-    let first = 0;
-    for (const batch of batches(pictures, state.info?.limits)) {
-      const answers = await send(batch, first);
-      answers.forEach((answer, k) => shown.pictures.push({ answer, thumb: URL.createObjectURL(batch[k]) }));
-      renderAnswers();
-      first += batch.length;
-    }
+    await (useDevice() && await warmDevice() ? onDevice(pictures) : onServer(pictures));
     status('');
   } catch (err) {
     status(err.message, true);
@@ -74,8 +127,13 @@ async function predictDrawing(pad) {
     return fill($('#pad-answer'), h('p', { class: 'muted', 'data-i18n': 'rec.drawHint' }, t('rec.drawHint')));
   }
   padRequest = new AbortController();
+  const request = padRequest;
   try {
-    shown.drawing = await api('/api/predict/canvas', { method: 'POST', json: { pixels: pad.dataUrl() }, signal: padRequest.signal });
+    const answer = useDevice() && await warmDevice()
+      ? await (await ondevice()).recogniseCanvas(pad.canvas)
+      : await api('/api/predict/canvas', { method: 'POST', json: { pixels: pad.dataUrl() }, signal: request.signal });
+    if (request.signal.aborted) return; // a newer stroke is being read
+    shown.drawing = answer;
     renderAnswers();
   } catch (err) {
     if (err.name !== 'AbortError') fill($('#pad-answer'), h('p', { class: 'error' }, err.message));
@@ -104,7 +162,23 @@ function wireDropZone() {
   });
 }
 
+function wireEngine() {
+  const select = $('#engine');
+  select.value = engine();
+  select.hidden = isStatic();
+  select.addEventListener('change', () => {
+    localStorage.setItem(ENGINE_KEY, select.value);
+    warmDevice();
+  });
+  // The runtime (14 MB of WebAssembly) and the model are fetched when first needed: as soon as the reader starts to
+  // draw, drops, chooses or pastes a picture, so the page's first load stays small; then they are kept offline.
+  const area = $('#tab-recognise');
+  const start = () => { for (const type of FIRST_USE) area.removeEventListener(type, start); warmDevice(); };
+  for (const type of FIRST_USE) area.addEventListener(type, start);
+}
+
 export function initRecognise() {
+  wireEngine();
   wireDropZone();
   const pad = new DrawPad($('#pad'), debounce(predictDrawing, 150));
   $('#pad-undo').addEventListener('click', () => pad.undo());

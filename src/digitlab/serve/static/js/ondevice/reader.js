@@ -21,6 +21,12 @@ function softmax(logits, n, C) {
   return out;
 }
 
+/** What the model saw as 28 rows of 28 grey levels rounded to 3 decimals (to_dict(with_image=True)); null for none. */
+function rows28(image) {
+  if (!image) return null;
+  return Array.from({ length: 28 }, (_, y) => Array.from(image.subarray(y * 28, (y + 1) * 28), (v) => pyRound(v, 3)));
+}
+
 /** Indices of the largest values, largest first (torch.topk). */
 function topIndices(p, k) {
   return [...p.keys()].sort((a, b) => p[b] - p[a] || a - b).slice(0, k);
@@ -78,7 +84,7 @@ export function createReader(meta) {
   function empty(why) {
     return {
       label: NOT_A_DIGIT, digit: null, confidence: 0, top3: [], probs: classes.map(() => 0), accepted: false,
-      reason: reasonText(why), score: -Infinity, threshold, box: null, why, in_context: false,
+      reason: reasonText(why), score: -Infinity, threshold, box: null, why, in_context: false, image: new Float32Array(784),
     };
   }
 
@@ -89,7 +95,7 @@ export function createReader(meta) {
       return { digits, verdict: judge(gray, page, [], digits[0].why) };
     }
     const digits = classify(outputs, boxes.length, reasons.map((r) => (r ? { ...r, mark: r.mark ?? null } : null)));
-    digits.forEach((d, i) => { d.box = [...boxes[i].box]; });
+    digits.forEach((d, i) => { d.box = [...boxes[i].box]; d.image = boxes[i].image; });
     for (const i of inContext(boxes, digits, contextThreshold)) digits[i] = accept(digits[i]);
     const marks = boxes.map((b, i) => ({ box: b.box, line: b.line, label: digits[i].label, reason: digits[i].why }));
     return { digits, verdict: judge(gray, page, marks, null) };
@@ -103,7 +109,7 @@ export function createReader(meta) {
       error: null,
       ms: pyRound(ms, 2),
       verdict: verdictDict(verdict),
-      digits: digits.map((d) => ({ ...d, box: d.box ? toInput(d.box) : null, image: null, why: toDict(d.why) })),
+      digits: digits.map((d) => ({ ...d, box: d.box ? toInput(d.box) : null, image: rows28(d.image), why: toDict(d.why) })),
     };
   }
 
