@@ -80,7 +80,9 @@ function evalSurface(c, width, height) {
 }
 
 function minus(a, b) {
-  return { data: a.data.map((x, i) => x - b.data[i]), width: a.width, height: a.height };
+  const out = new Float32Array(a.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] - b.data[i];
+  return { data: out, width: a.width, height: a.height };
 }
 
 /**

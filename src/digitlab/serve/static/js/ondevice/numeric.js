@@ -116,10 +116,15 @@ export function quantiles64(values, qs) {
 
 /** np.percentile(float32 array, p): a float32 result, the weight cast to float32 as numpy does for a scalar q. */
 export function percentile32(values, p) {
-  const s = Float32Array.from(values).sort();
-  return lerpAt(s, p / 100, (a, b, t) => {
-    const d = f(b - a);
-    return t >= 0.5 ? f(b - f(d * f(1 - t))) : f(a + f(d * f(t)));
+  const n = values.length;
+  const a = Float32Array.from(values);
+  const lo = Math.min(Math.max(Math.floor(n * (p / 100) + (1 - p / 100) - 1), 0), n - 1);
+  const pair = new Float32Array(n); // only the two order statistics lerpAt reads: lo (select) and lo + 1 (the least above)
+  pair[lo] = select(a, lo);
+  if (lo + 1 < n) pair[lo + 1] = a.subarray(lo + 1).reduce((m, v) => Math.min(m, v), Infinity);
+  return lerpAt(pair, p / 100, (x, y, t) => {
+    const d = f(y - x);
+    return t >= 0.5 ? f(y - f(d * f(1 - t))) : f(x + f(d * f(t)));
   });
 }
 

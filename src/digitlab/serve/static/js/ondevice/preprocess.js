@@ -66,7 +66,7 @@ export function unitGray(img) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  if (lo >= 0 && hi <= 1) return { data: Float32Array.from(data), width, height };
+  if (lo >= 0 && hi <= 1) return { data: Float32Array.from(data), width, height }; // a copy: never the caller's array
   if (lo >= 0 && hi <= 65535) return { data: data.map((v) => f(v / (hi <= 255 ? 255 : 65535))), width, height };
   const span = hi - lo;
   return { data: Float32Array.from(data, (v) => (span ? Math.min(Math.max((v - lo) / span, 0), 1) : 0)), width, height };
@@ -145,8 +145,8 @@ function threshold(ink) {
  */
 function removeRules(mask, width, height) {
   const views = [
-    { h: height, w: width, at: (r, c) => r * width + c }, // rows
-    { h: width, w: height, at: (r, c) => c * width + r }, // columns (the transpose)
+    { h: height, w: width, rs: width, cs: 1 }, // rows: pixel (r, c) at r * rs + c * cs
+    { h: width, w: height, rs: 1, cs: width }, // columns (the transpose)
   ];
   for (const m of views) {
     if (m.w < 8 || m.h < 3) continue;
@@ -155,8 +155,8 @@ function removeRules(mask, width, height) {
       let count = 0;
       let first = -1;
       let last = -1;
-      for (let c = 0; c < m.w; c++) {
-        if (!mask[m.at(r, c)]) continue;
+      for (let c = 0, i = r * m.rs; c < m.w; c++, i += m.cs) {
+        if (!mask[i]) continue;
         count++;
         if (first < 0) first = c;
         last = c;
@@ -174,15 +174,21 @@ function removeRules(mask, width, height) {
   }
 }
 
-/** Clear rows r0:r1 of view m except where a stroke continues above or below the band. */
+/**
+ * Clear rows r0:r1 of view m except where a stroke continues above or below the band (within the band's
+ * height). Python's np.convolve fails when that window is longer than the row (a strip under ~2x the band
+ * wide): here the window is clipped to the row.
+ */
 function eraseBand(mask, m, r0, r1) {
   const half = r1 - r0;
   const ends = new Uint8Array(m.w);
-  for (let c = 0; c < m.w; c++) ends[c] = (r0 > 0 && mask[m.at(r0 - 1, c)]) || (r1 < m.h && mask[m.at(r1, c)]) ? 1 : 0;
+  for (let c = 0; c < m.w; c++) {
+    ends[c] = (r0 > 0 && mask[(r0 - 1) * m.rs + c * m.cs]) || (r1 < m.h && mask[r1 * m.rs + c * m.cs]) ? 1 : 0;
+  }
   for (let c = 0; c < m.w; c++) {
     let crossing = false;
     for (let j = Math.max(c - half, 0); j <= Math.min(c + half, m.w - 1) && !crossing; j++) crossing = ends[j] === 1;
-    if (!crossing) for (let r = r0; r < r1; r++) mask[m.at(r, c)] = 0;
+    if (!crossing) for (let r = r0; r < r1; r++) mask[r * m.rs + c * m.cs] = 0;
   }
 }
 
