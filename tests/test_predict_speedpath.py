@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import scenes
 from digitlab.errors import DataError
+from digitlab.inference import model_view
 from digitlab.recognize import order_stats, preprocess
 from digitlab.recognize.predictor import Answer, Predictor
 from digitlab.recognize.rejection.fast import FastCombined
@@ -81,6 +82,15 @@ def test_fast_combined_equals_rejector_combined_on_batches():
         view.features[0] *= 50  # far outside: the lower tail of every detector
         got, want = p.combined(view), p.rejector.combined(view)
         assert got.dtype == want.dtype and torch.allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_torch_engine_gives_model_views_numbers():
+    p = Predictor()
+    x, _ = load_mnist_test(24)
+    for images in (x[:1] / 255, x / 255, np.random.default_rng(0).random((3, 28, 28))):
+        images = np.asarray(images, np.float32)
+        got, want = p.engine.view(images), model_view(p.model, torch.from_numpy(images), p.mean, p.std)
+        assert torch.equal(got.features, want.features) and torch.equal(got.logits, want.logits)
 
 
 @pytest.mark.parametrize("reduce", [np.min, np.max, np.mean])

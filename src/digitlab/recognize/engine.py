@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from ..errors import CheckpointError
-from ..inference import ModelView, model_view
+from ..inference import ModelView, layout, model_view
 from ..models import DigitNet
 
 ENGINES = ("torch", "onnx")
+VIEW_BATCH = 1000  # images per forward pass, as model_view takes them
 
 
 class Engine(Protocol):
@@ -33,10 +34,18 @@ class TorchEngine:
     name = "torch"
 
     def __init__(self, model: DigitNet, mean: float, std: float):
-        self.model, self.mean, self.std = model, mean, std
+        self.model, self.mean, self.std = model.eval(), mean, std
+        self.layout = layout(model)
 
     def view(self, images: np.ndarray) -> ModelView:  # (N, 28, 28) in [0, 1]
-        return model_view(self.model, torch.from_numpy(np.asarray(images, np.float32)), self.mean, self.std)
+        x = torch.from_numpy(np.asarray(images, np.float32))
+        if len(x) > VIEW_BATCH:
+            return model_view(self.model, x, self.mean, self.std, batch=VIEW_BATCH)
+        # model_view's computation for one batch, its per-call set-up (eval mode, layout, batching) done once:
+        # a third of the call for one mark, and the same numbers
+        with torch.no_grad():
+            f = self.model.forward_features(((x - self.mean) / self.std).unsqueeze(1).contiguous(memory_format=self.layout))
+            return ModelView(f, self.model.head(f))
 
 
 class OnnxEngine:
