@@ -71,6 +71,16 @@ def test_fast_path_answers_like_the_torch_rejector(pictures):
         _same(fast.predict(pic), ref.predict(pic))
 
 
+def test_probabilities_and_top3_are_the_tensors_numbers(pictures):
+    p = Predictor()
+    for pic in pictures[:20]:  # one mark each: the predictor's batch is that mark alone
+        (d,) = p.predict(pic).digits
+        probs = p.engine.view(d.image[None]).logits.softmax(1)[0]
+        top = probs.topk(3)
+        assert d.probs == [round(float(v), 5) for v in probs] and d.confidence == float(top.values[0])
+        assert d.top3 == [(p.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)]
+
+
 def test_fast_combined_equals_rejector_combined_on_batches():
     p = Predictor()
     assert p.rejector is not None and p.combined is not None

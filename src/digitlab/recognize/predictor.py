@@ -119,15 +119,16 @@ class Predictor:
         out = []
         for i, p in enumerate(probs):
             top = p.topk(3)
+            values, indices = top.values.tolist(), top.indices.tolist()  # Python numbers: no tensor per element
             reason = reasons[i] or (None if score[i] >= thr else Reason(Code.UNLIKE_DIGITS, {"score": score[i], "threshold": thr}))
-            k = int(top.indices[0])
+            k = indices[0]
             out.append(
                 DigitAnswer(
                     self.classes[k] if reason is None else NOT_A_DIGIT,
                     None if reason else k,
-                    float(top.values[0]),
-                    [(self.classes[int(j)], float(v)) for v, j in zip(top.values, top.indices)],
-                    [round(float(v), 5) for v in p],
+                    values[0],
+                    [(self.classes[j], v) for v, j in zip(values, indices)],
+                    [round(v, 5) for v in p.tolist()],
                     reason is None,
                     reason.text if reason else None,
                     float(score[i]),
