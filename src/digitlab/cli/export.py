@@ -23,6 +23,9 @@ def export_cmd(
     int8: bool = typer.Option(
         False, "--int8", help="Also write model.int8.onnx: statically quantised (calibrated on training images), checked against float32."
     ),
+    web: Path | None = typer.Option(
+        None, "--web", help="Write the web app into this folder as static files that recognise on the device (no server needed)."
+    ),
 ) -> None:
     """Export a model to ONNX (dynamic batch, opset 18) with its normalisation, classes, detectors and threshold."""
     from ..catalog import resolve
@@ -40,6 +43,8 @@ def export_cmd(
         except ImportError as err:
             raise ExportError(f"Exporting needs {err.name}: pip install 'digitlab[export]' (onnx, onnxscript, onnxruntime).") from None
     source = resolve(ref, Ctx.store(), Ctx.models_dir)
+    if web is not None:
+        return _web(source, web, check)
     folder = out or Path("exports") / (Path(ref).stem if Path(ref).suffix in (".pt", ".ckpt") else ref.replace(":", "-"))
     if fmt == "pte":
         return _pte(source, folder / "model.pte", check)
@@ -49,6 +54,18 @@ def export_cmd(
         _show(check_parity(dest, source, Ctx.data_dir), "ONNX Runtime", dest)
     if int8:
         _int8(dest, source, check)
+
+
+def _web(source: Path, folder: Path, check: bool) -> None:
+    """The static web app with ``source``'s model, and the model file's parity check."""
+    from ..export import check_parity
+    from ..serve.site import write_site
+
+    site = write_site(source, folder)
+    console.print(f"wrote the web app with {source} -> {folder}/ ({site.files} files, {site.bytes / 1e6:.1f} MB; model {site.model_id})")
+    console.print(f"serve it over HTTPS (try: python -m http.server -d {folder} 8080); see {folder / 'README.txt'}")
+    if check:
+        _show(check_parity(folder / "model" / "model.onnx", source, Ctx.data_dir), "ONNX Runtime", folder / "model" / "model.onnx")
 
 
 def _pte(source: Path, dest: Path, check: bool) -> None:

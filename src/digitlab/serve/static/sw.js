@@ -46,12 +46,24 @@ function cacheFirst(request) {
   })));
 }
 
-self.addEventListener('fetch', (event) => {
-  const url = event.request.url;
-  if (event.request.method !== 'GET' || !url.startsWith(BASE)) return;
+/** How this worker answers a request for `url` (null: not at all, the network does). */
+function route(url) {
+  if (!url.startsWith(BASE)) return null;
   const path = url.slice(BASE.length).split(/[?#]/)[0];
-  if (path.startsWith('static/vendor/ort/')) return event.respondWith(cacheFirst(event.request));
+  if (path.startsWith('static/vendor/ort/')) return cacheFirst;
   if (path === '' || path.startsWith('static/') || path === 'manifest.webmanifest' || MODEL.includes(path)) {
-    event.respondWith(networkFirst(event.request, CACHE));
+    return (request) => networkFirst(request, CACHE);
   }
+  return null;
+}
+
+self.addEventListener('fetch', (event) => {
+  const how = event.request.method === 'GET' && route(event.request.url);
+  if (how) event.respondWith(how(event.request));
+});
+
+// The page loaded the runtime and model before this worker controlled it (its first visit): keep them now.
+self.addEventListener('message', (event) => {
+  const urls = (event.data?.keep || []).filter((u) => typeof u === 'string' && route(u));
+  event.waitUntil(Promise.all(urls.map((u) => caches.match(u).then((hit) => hit || route(u)(new Request(u))))));
 });

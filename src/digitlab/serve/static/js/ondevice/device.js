@@ -3,7 +3,7 @@
 // Answers have the server's shape (Answer.to_dict()), so the page shows them the same way.
 import { canvasGray, fileGray, PictureError, toInput } from './picture.js';
 import { createPredictor } from './predictor.js';
-import { session } from './runtime.js';
+import { runtimeFiles, session } from './runtime.js';
 
 /** Where the model's files are: beside a static copy of the app (digitlab export --web), else the server's current model. */
 export function modelBase() {
@@ -21,7 +21,13 @@ async function load(base) {
   const t0 = performance.now();
   const [meta, bytes] = await Promise.all([fetchOk(`${base}model.json`, 'json'), fetchOk(`${base}model.onnx`, 'arrayBuffer')]);
   const run = await session(new Uint8Array(bytes));
+  keepOffline([`${base}model.json`, `${base}model.onnx`].map((u) => new URL(u, document.baseURI).href).concat(runtimeFiles()));
   return { id: meta.id, meta, bytes: bytes.byteLength, predictor: createPredictor({ meta, run }), ms: performance.now() - t0 };
+}
+
+/** Ask the service worker to keep these files (the first visit fetched them before it controlled the page). */
+function keepOffline(urls) {
+  navigator.serviceWorker?.ready.then((registration) => registration.active?.postMessage({ keep: urls })).catch(() => {});
 }
 
 let current = null; // Promise of the loaded recogniser

@@ -3,11 +3,15 @@
 // leave nothing to share out; the SIMD build runs the shipped model in well under a millisecond per mark.
 
 const ORT = new URL('../../vendor/ort/', import.meta.url);
+const FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 let loading = null;
+
+/** The runtime's files (absolute URLs): what the service worker keeps for offline use. */
+export const runtimeFiles = () => FILES.map((f) => new URL(f, ORT).href);
 
 /** The runtime module, imported once (its 14 MB wasm binary is fetched by the first session). */
 export function runtime() {
-  loading ??= import(new URL('ort.wasm.min.mjs', ORT).href).then((ort) => {
+  loading ??= import(new URL(FILES[0], ORT).href).then((ort) => {
     ort.env.wasm.wasmPaths = ORT.href;
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
