@@ -71,14 +71,14 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
+def decode_tensors(value: Any) -> Any:
     """Inverse of ``_encode``; also reads ``{dtype, shape, zlib}`` tensors (base64 of zlib, the INT8 file's form)."""
     if isinstance(value, dict) and set(value) in ({"dtype", "shape", "base64"}, {"dtype", "shape", "zlib"}):
         data = base64.b64decode(value["base64"]) if "base64" in value else zlib.decompress(base64.b64decode(value["zlib"]))
         raw = np.frombuffer(data, dtype=value["dtype"]).reshape(value["shape"])
         return torch.from_numpy(raw.copy())
     if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
+        return {k: decode_tensors(v) for k, v in value.items()}
     return value
 
 
@@ -147,7 +147,7 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if "digitlab" not in props:
         raise ExportError(f"{path} is an ONNX file without digitlab metadata; export it with `digitlab export`.")
     meta = json.loads(props["digitlab"])
-    meta["rejection"] = _decode(meta["rejection"])
+    meta["rejection"] = decode_tensors(meta["rejection"])
     return meta
 
 

@@ -58,7 +58,7 @@ def _reader(images: np.ndarray, batch: int = 100) -> Any:
 
 
 def _compress(value: Any) -> Any:
-    """Base64 tensors of the metadata -> zlib-compressed ones (``export._decode`` reads both)."""
+    """Base64 tensors of the metadata -> zlib-compressed ones (``export.decode_tensors`` reads both)."""
     if isinstance(value, dict) and set(value) == {"dtype", "shape", "base64"}:
         raw = zlib.compress(base64.b64decode(value["base64"]), 9)
         return {"dtype": value["dtype"], "shape": value["shape"], "zlib": base64.b64encode(raw).decode()}

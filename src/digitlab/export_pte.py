@@ -23,7 +23,7 @@ import torch
 
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .data.dataset import load_raw
-from .export import Exported, ExportError, Parity, _decode, metadata
+from .export import Exported, ExportError, Parity, decode_tensors, metadata
 from .fsio import atomic_path
 from .inference import ModelView, model_view
 from .recognize.rejection import Rejector
@@ -69,7 +69,7 @@ def read_pte_metadata(path: Path) -> dict[str, Any]:
         meta = json.loads(sidecar(path).read_text())
     except (OSError, ValueError) as err:
         raise ExportError(f"{sidecar(path)} (the metadata of {path.name}) is missing or unreadable; export again.") from err
-    meta["rejection"] = _decode(meta["rejection"])
+    meta["rejection"] = decode_tensors(meta["rejection"])
     return meta
 
 
