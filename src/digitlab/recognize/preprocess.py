@@ -302,10 +302,14 @@ def _remove_rules(mask: np.ndarray) -> None:
 
 def _erase_band(m: np.ndarray, r0: int, r1: int) -> None:
     """Clear rows r0:r1 except where a stroke continues above or below the band."""
-    w = m.shape[1]
+    w, k = m.shape[1], r1 - r0
     above = m[r0 - 1] if r0 > 0 else np.zeros(w, bool)
     below = m[r1] if r1 < m.shape[0] else np.zeros(w, bool)
-    crossing = np.convolve(above | below, np.ones(2 * (r1 - r0) + 1), "same") > 0
+    # ink above or below within k columns: a window sum from a running total, clipped at the edges (a strip
+    # narrower than the window is fine; np.convolve "same" returned the window's length there)
+    total = np.concatenate([[0], np.cumsum(above | below)])
+    x = np.arange(w)
+    crossing = total[np.minimum(x + k + 1, w)] > total[np.maximum(x - k, 0)]
     m[r0:r1, ~crossing] = False
 
 
