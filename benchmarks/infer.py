@@ -6,13 +6,19 @@
 * INT8 (`digitlab export --int8`, the same run): file size <= 1/3 of float32 (whole file and network alone), test
   accuracy change >= -0.05 pp, test refusal rate change within 0.2 pp; its latency and throughput beside float32's;
   also (no target) refusals on validation digits and the Fashion-MNIST AUROC of the rejection, float32 vs INT8.
-Every engine uses every core; the export is checked for parity first (the same check `digitlab export` runs).
+* `predict` end to end (bytes of a 28x28 MNIST test PNG -> Predictor.predict's answer: decode, preprocess, model,
+  rejection, verdict), p50 with the torch engine and with the ONNX engine (the file `digitlab.export.cached_export`
+  makes, as `predict --engine onnx` runs it); target <= 1.5 ms for the default engine (ONNX Runtime where installed).
+Every engine uses every core (the predictor's ONNX session: one thread, as it is shipped); the export is checked for
+parity first (the same check `digitlab export` runs).
 Writes results/infer.{json,md}. Usage: python benchmarks/infer.py [--model REF] [--reps N]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import itertools
 import os
 import statistics
 import sys
@@ -57,6 +63,25 @@ def engines(ckpt_path: Path, onnx_path: Path, int8_path: Path) -> dict[str, Call
     session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
     int8 = ort.InferenceSession(str(int8_path), opts, providers=["CPUExecutionProvider"])
     return {"torch": run_torch, "onnxruntime": lambda x: session.run(None, {"images": x}), "int8": lambda x: int8.run(None, {"images": x})}
+
+
+def predict_ms(ckpt_path: Path, reps: int) -> dict[str, float]:
+    """p50 ms of ``Predictor.predict`` on 28x28 MNIST test PNGs (100 digits in turn), per engine."""
+    from PIL import Image
+
+    from digitlab.export import cached_export
+    from digitlab.recognize.predictor import Predictor
+
+    pngs = []
+    for digit in load_raw("mnist", "t10k")[0][:100]:
+        buf = io.BytesIO()
+        Image.fromarray(digit).save(buf, "PNG")
+        pngs.append(buf.getvalue())
+    out = {}
+    for name, onnx in (("torch", None), ("onnxruntime", cached_export(ckpt_path))):
+        predictor, pics = Predictor(ckpt_path, onnx=onnx), itertools.cycle(pngs)
+        out[f"{name}_predict_ms"] = p50_ms(lambda p=predictor, pics=pics: p.predict(next(pics)), reps)
+    return out
 
 
 def rejection_extras(float_path: Path, int8_path: Path, ckpt_path: Path) -> dict[str, float]:
@@ -110,6 +135,7 @@ def main() -> None:
         for name, run in engines(path, onnx_path, int8_path).items():
             figs[f"{name}_b1_ms"] = p50_ms(lambda run=run: run(one), args.reps)
             figs[f"{name}_b256_img_s"] = 256 / (p50_ms(lambda run=run: run(many), max(args.reps // 20, 20)) / 1000)
+    figs.update(predict_ms(path, max(args.reps // 4, 100)))
     t1, o1, t256, o256 = figs["torch_b1_ms"], figs["onnxruntime_b1_ms"], figs["torch_b256_img_s"], figs["onnxruntime_b256_img_s"]
     rows = [
         ["batch 1, p50: ONNX Runtime / torch", f"{o1:.3f} ms / {t1:.3f} ms", "<= 0.1 ms", o1 <= 0.1],
@@ -119,6 +145,8 @@ def main() -> None:
         ["parity on the test split: same class / max logit diff / same decision",
          f"{100 * parity.argmax:.2f}% / {parity.max_logit_diff:.1e} / {100 * parity.decision:.2f}%", "100% / <= 1e-4 / >= 99.9%", parity.ok],
     ]  # fmt: skip
+    tp, op = figs["torch_predict_ms"], figs["onnxruntime_predict_ms"]
+    rows.append(["predict, 28x28 MNIST PNG end to end, p50: ONNX Runtime / torch", f"{op:.2f} ms / {tp:.2f} ms", "<= 1.5 ms", op <= 1.5])
     rows += int8_rows(int8, figs, extra)
     rows = [[a, b, c, "" if d is None else "yes" if d else "NO"] for a, b, c, d in rows]
     payload = {"model": str(path), **figs, "parity": parity.__dict__, "int8": {**int8.__dict__, **extra}}
