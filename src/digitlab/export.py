@@ -16,6 +16,7 @@ import json
 import logging
 import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,11 +182,15 @@ def onnx_view(path: Path, images: torch.Tensor, batch: int = 1000) -> ModelView:
 
 def check_parity(path: Path, checkpoint: Path, data_dir: str | None = None) -> Parity:
     """Compare the export with its checkpoint on the whole test split (the rejector on the ONNX side comes from the file)."""
+    return compare(checkpoint, read_metadata(path), lambda x: onnx_view(path, x), data_dir)
+
+
+def compare(checkpoint: Path, meta: dict[str, Any], view: Callable[[torch.Tensor], ModelView], data_dir: str | None = None) -> Parity:
+    """An exported model (its metadata, and ``view``: uint8 test images -> its outputs) against torch on the test split."""
     ckpt = load_checkpoint(checkpoint)
-    meta = read_metadata(path)
     x = torch.from_numpy(load_raw(ckpt["config"].get("dataset", "mnist"), "t10k", data_dir)[0].copy())
     ref = model_view(model_from_checkpoint(ckpt), x, meta["norm"]["mean"], meta["norm"]["std"])
-    got = onnx_view(path, x)
+    got = view(x)
     torch_rej, file_rej = Rejector.from_state(ckpt["rejection"]), Rejector.from_state(meta["rejection"])
     same_decision = (torch_rej.combined(ref) >= torch_rej.threshold) == (file_rej.combined(got) >= file_rej.threshold)
     return Parity(

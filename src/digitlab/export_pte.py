@@ -22,11 +22,9 @@ from typing import Any
 import torch
 
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .data.dataset import load_raw
-from .export import Exported, ExportError, Parity, decode_tensors, metadata
+from .export import Exported, ExportError, Parity, compare, decode_tensors, metadata
 from .fsio import atomic_path
-from .inference import ModelView, model_view
-from .recognize.rejection import Rejector
+from .inference import ModelView
 
 MAX_BATCH = 1024  # asked for; the program may get less (see above): ExecuTorch plans memory for the largest batch
 
@@ -88,16 +86,4 @@ def pte_view(path: Path, images: torch.Tensor) -> ModelView:
 
 def check_pte_parity(path: Path, checkpoint: Path, data_dir: str | None = None) -> Parity:
     """The ONNX export's check for a ``.pte`` file: the whole test split against torch, the same bars."""
-    ckpt = load_checkpoint(checkpoint)
-    meta = read_pte_metadata(path)
-    x = torch.from_numpy(load_raw(ckpt["config"].get("dataset", "mnist"), "t10k", data_dir)[0].copy())
-    ref = model_view(model_from_checkpoint(ckpt), x, meta["norm"]["mean"], meta["norm"]["std"])
-    got = pte_view(path, x)
-    torch_rej, file_rej = Rejector.from_state(ckpt["rejection"]), Rejector.from_state(meta["rejection"])
-    same = (torch_rej.combined(ref) >= torch_rej.threshold) == (file_rej.combined(got) >= file_rej.threshold)
-    return Parity(
-        len(x),
-        (ref.logits.argmax(1) == got.logits.argmax(1)).float().mean().item(),
-        (ref.logits - got.logits).abs().max().item(),
-        same.float().mean().item(),
-    )
+    return compare(checkpoint, read_pte_metadata(path), lambda x: pte_view(path, x), data_dir)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from e2e.pad import draw_one
 from synthetic import MNIST_DIR, load_mnist_test
 from tiny_study import tiny_study
 
@@ -66,17 +67,6 @@ def check_answer_shown(page, root: str) -> None:
     assert answer.locator("[data-testid=answer-text]").inner_text().strip()
     assert answer.locator(".bars li").count() == 10
     assert answer.locator("canvas.seen").count() == 1
-
-
-def draw_one(page) -> None:
-    """Draw a "1": a vertical line down the middle of the pad with the mouse."""
-    box = page.locator("#pad").bounding_box()
-    x = box["x"] + box["width"] / 2
-    page.mouse.move(x, box["y"] + 0.15 * box["height"])
-    page.mouse.down()
-    for k in range(1, 21):
-        page.mouse.move(x + k * 0.2, box["y"] + (0.15 + 0.035 * k) * box["height"])
-    page.mouse.up()
 
 
 def test_choose_a_file(page, digit_png, shipped_model):

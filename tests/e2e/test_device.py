@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from e2e.pad import draw_one
 from synthetic import encode, load_mnist_test, make_photo
 
 pytestmark = pytest.mark.slow
@@ -36,16 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def draw_one(page) -> None:
-    box = page.locator("#pad").bounding_box()
-    x = box["x"] + box["width"] / 2
-    page.mouse.move(x, box["y"] + 0.15 * box["height"])
-    page.mouse.down()
-    for k in range(1, 21):
-        page.mouse.move(x + k * 0.2, box["y"] + (0.15 + 0.035 * k) * box["height"])
-    page.mouse.up()
 
 
 def device_answers(page, photo: Path) -> dict[str, str]:

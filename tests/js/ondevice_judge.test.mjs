@@ -9,7 +9,8 @@ import { inContext, median } from '../../src/digitlab/serve/static/js/ondevice/c
 import { CODE, TEMPLATES, fixed, formatValue, pyRound, reason, reasonDict, reasonText } from '../../src/digitlab/serve/static/js/ondevice/reasons.js';
 import { combine, countAtMost, decodeTensor, halfToFloat, logP, quantile } from '../../src/digitlab/serve/static/js/ondevice/rejection.js';
 import { reduceF } from '../../src/digitlab/serve/static/js/ondevice/surface.js';
-import { KIND, decide, percentile32, roundHalfEven, setApart } from '../../src/digitlab/serve/static/js/ondevice/verdict.js';
+import { percentile32, roundHalfEven } from '../../src/digitlab/serve/static/js/ondevice/numeric.js';
+import { KIND, decide, setApart } from '../../src/digitlab/serve/static/js/ondevice/verdict.js';
 
 const PY = readFileSync(new URL('../../src/digitlab/recognize/reasons.py', import.meta.url), 'utf8');
 

@@ -2,6 +2,7 @@
 // "not digits", from the grey picture, its ink page and the marks. Marks are {box: [x0, y0, x1, y1] in the grey
 // picture's pixels, line, label, reason: {code, numbers, mark} | null (accepted)}.
 import { median } from './context.js';
+import { f as f32, median32, percentile32, roundHalfEven } from './numeric.js';
 import { CODE, reason, reasonText, toDict, pyRound } from './reasons.js';
 import { plainShare, sceneTiles } from './surface.js';
 
@@ -14,33 +15,6 @@ export const MAX_REFUSED_SHARE = 0.5; // more than half the marks refused: not a
 export const MAX_HEIGHT_RATIO = 2.5; // digits of one number: the tallest at most 2.5x the shortest
 export const MAX_LINES = 4; // a number is a row or a few lines
 export const MAX_GAP = 4.0; // widest gap between neighbouring digits of a line, in typical digit heights
-
-const f32 = Math.fround;
-
-/** Python's round(x) to an integer: ties to even. */
-export function roundHalfEven(x) {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** numpy's median of float32 values (the two middle values averaged in float32). */
-export function median32(values) {
-  const s = Float32Array.from(values).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : f32(f32(s[m - 1] + s[m]) / 2);
-}
-
-/** numpy's percentile (linear) of float32 values: the interpolation in float32 with a float64 weight. */
-export function percentile32(values, p) {
-  const s = Float32Array.from(values).sort();
-  const rank = (s.length - 1) * (p / 100);
-  const lo = Math.floor(rank);
-  const a = s[lo];
-  const b = s[Math.min(lo + 1, s.length - 1)];
-  const w = rank - lo;
-  const d = f32(b - a);
-  return w < 0.5 ? f32(a + f32(d * f32(w))) : f32(b - f32(d * f32(1 - w)));
-}
 
 /** The grey values of rows y0..y1, columns x0..x1 (clipped), ink made dark. */
 function region(gray, dark, x0, x1, y0, y1) {
