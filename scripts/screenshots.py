@@ -5,6 +5,9 @@
    (``digitlab tune --space fast`` on the full training set). Whatever the folder already holds is not redone.
 2. ``digitlab serve`` on that lab (loopback, a free port) and Debian's Chromium through Playwright (never
    ``playwright install``) take recognise, runs, studies, train, models and mobile (360 px wide).
+3. ``digitlab export ship --web`` served by a plain file server, on a phone's screen (412 x 915): the app that
+   recognises on the device, photographed after the network was cut (phone-app). ``--phone-app`` takes only this one
+   (no lab needed).
 
 Usage: .venv/bin/python scripts/screenshots.py [--lab DIR] [--models fast,lenet5,cnn] [--threads 1] [--trials 6]
 Training takes about 10 minutes of CPU; the pictures under a minute. One thread per run by default: on a busy
@@ -204,6 +207,64 @@ def mobile(browser, url: str, out: Path) -> None:
         context.close()
 
 
+@contextlib.contextmanager
+def static_site(scratch: Path) -> Iterator[str]:
+    """``digitlab export ship --web`` (the real command) served by Python's plain file server on loopback."""
+    site = scratch / "site"
+    subprocess.run([sys.executable, "-m", "digitlab.cli", "export", "ship", "--web", str(site), "--no-check"], check=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(site)], stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(100):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(url, timeout=1)
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def phone_app(browser, url: str, photo: Path, out: Path) -> None:
+    """The static app on a phone's screen: a photo and a drawing read on the device, then again with the network cut."""
+    context = browser.new_context(locale="en-US", viewport={"width": 412, "height": 915}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        draw_digit(page)
+        answer_text(page, "#pad-answer")
+        page.evaluate("navigator.serviceWorker.ready")
+        kept = "async () => !!(await caches.match(new URL('static/vendor/ort/ort-wasm-simd-threaded.wasm', document.baseURI).href))"
+        page.wait_for_function(kept, timeout=WAIT_MS)
+        page.reload()
+        context.set_offline(True)
+        page.reload()
+        page.set_input_files("#file-input", str(photo))
+        if (read := answer_text(page, "#answers")) != NUMBER:
+            raise SystemExit(f"phone app: the photo of {NUMBER} was read as {read!r}")
+        draw_digit(page)
+        if (drawn := answer_text(page, "#pad-answer")) != "7":
+            raise SystemExit(f"phone app: the drawn 7 was read as {drawn!r}")
+        page.screenshot(path=str(out / "phone-app.png"), full_page=True)
+        print(f"wrote {out / 'phone-app.png'}", flush=True)
+    finally:
+        context.close()
+
+
+def take_phone_app(out: Path, scratch: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    photo = number_photo(scratch)
+    with static_site(scratch) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        phone_app(browser, url, photo, out)
+        browser.close()
+
+
 def take_all(url: str, models: list[str], out: Path, scratch: Path) -> None:
     """The six pictures; JavaScript errors on any page stop the script."""
     from playwright.sync_api import sync_playwright
@@ -239,7 +300,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per training run (default 1)")
     ap.add_argument("--trials", type=int, default=6, help="trials of the tuning study (default 6)")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for the PNGs (default docs/screenshots)")
+    ap.add_argument("--phone-app", action="store_true", help="take only the static app on a phone's screen (no lab needed)")
     args = ap.parse_args()
+    if args.phone_app:
+        args.out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            return take_phone_app(args.out, Path(scratch))
     lab = (args.lab or Path(tempfile.mkdtemp(prefix="digitlab-lab-"))).resolve()
     if lab.is_relative_to(REPO):
         raise SystemExit(f"--lab must be outside the repository, not {lab}")
@@ -249,6 +315,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with serving(lab) as url, tempfile.TemporaryDirectory() as scratch:
         take_all(url, models, args.out, Path(scratch))
+        take_phone_app(args.out, Path(scratch))
     print(f"lab: {lab}")
 
 

@@ -76,6 +76,7 @@ function registerServiceWorker() {
 function staticMode() {
   for (const tab of TABS.slice(1)) $(`[data-tab="${tab}"]`).hidden = true;
   document.querySelector('footer').hidden = true;
+  $('#offline').dataset.i18n = 'footer.offlineDevice'; // nothing here needs a server
 }
 
 function main() {

@@ -165,7 +165,8 @@ function wireDropZone() {
 function wireEngine() {
   const select = $('#engine');
   select.value = engine();
-  select.hidden = isStatic();
+  select.hidden = isStatic(); // a static copy has no server to choose
+  $('label[for=engine]').hidden = isStatic();
   select.addEventListener('change', () => {
     localStorage.setItem(ENGINE_KEY, select.value);
     warmDevice();
