@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from digitlab.evidence import machine
+from digitlab.timing import p50_ms, times_ms  # noqa: F401  (the benchmarks' timing loops)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parents[1]
@@ -20,18 +19,6 @@ def git_commit() -> str:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def times_ms(fn: Callable[[], object], reps: int, warmup: int = 1) -> list[float]:
-    """Milliseconds of each of ``reps`` calls of ``fn``, after ``warmup`` untimed calls (imports, kernels, allocations)."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
 
 
 def write_results(name: str, payload: dict[str, Any], rows: list[list[Any]], header: list[str]) -> None:

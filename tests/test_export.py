@@ -55,3 +55,22 @@ def test_cli_exports_and_checks(cli, lab):
     assert (lab / "out" / "model.onnx").is_file() and "same accept / refuse decision" in res.out
     bad = cli("export", "ship", "--format", "tflite")
     assert bad.code == 2 and "--format 'tflite' is not available" in error_line(bad)
+
+
+def test_bench_infer_times_every_engine_after_the_parity_check(cli):
+    res = cli("bench-infer", "ship", "--reps", "20")
+    assert res.code == 0, res.text
+    assert "same accept / refuse decision" in res.out
+    for engine in ("torch", "onnxruntime"):
+        row = next(line for line in res.out.splitlines() if line.strip("│┃ ").startswith(engine + " "))
+        assert row.count(" ms") == 2 and "images/s" in row, row  # batch 1, batch 256 and end to end, each measured
+
+
+def test_bench_infer_figures_are_numbers(tmp_path):
+    from digitlab.bench_infer import bench_infer
+    from digitlab.recognize.predictor import DEFAULT_MODEL
+
+    bench = bench_infer(DEFAULT_MODEL, reps=20)
+    assert bench.parity.ok and [s.engine for s in bench.speeds] == ["torch", "onnxruntime"]
+    for s in bench.speeds:
+        assert 0 < s.batch1_ms < 1000 and s.batch256_img_s > 0 and s.predict_ms is not None and s.predict_ms > 0

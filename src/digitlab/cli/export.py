@@ -113,3 +113,40 @@ def _int8(float_path: Path, source: Path, check: bool) -> None:
     console.print(table(f"INT8 vs float32 (ONNX Runtime) on the {c.n:,} test images", ["check", "measured", "required"], rows))
     if not c.ok:
         raise ExportError(f"The INT8 export misses its bars (see the table); {dest} should not be used.")
+
+
+@app.command("bench-infer")
+def bench_infer_cmd(
+    ref: str = typer.Argument("ship", help="Run name, promoted model, checkpoint file, or ship (the shipped model)."),
+    reps: int = typer.Option(2000, "--reps", min=20, max=1_000_000, help="Timed calls of a batch of one (batches of 256: a twentieth)."),
+    int8: bool = typer.Option(
+        False, "--int8", help="Also time the INT8 export (made in a temporary folder, calibrated on training images)."
+    ),
+) -> None:
+    """Latency and throughput per engine (torch, ONNX Runtime, INT8), side by side, after the export's parity check."""
+    import tempfile
+
+    from ..bench_infer import bench_infer
+    from ..catalog import resolve
+
+    source = resolve(ref, Ctx.store(), Ctx.models_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        int8_path = None
+        if int8:
+            from ..export import cached_export
+            from ..export_int8 import export_int8
+
+            int8_path = export_int8(cached_export(source), source, Path(tmp) / "model.int8.onnx", Ctx.data_dir)
+        bench = bench_infer(source, reps, int8_path, Ctx.data_dir)
+    _show(bench.parity, "ONNX Runtime", source)
+    rows = [
+        [
+            s.engine,
+            f"{s.batch1_ms:.3f} ms",
+            f"{s.batch256_img_s:,.0f} images/s",
+            f"{s.predict_ms:.2f} ms" if s.predict_ms is not None else "-",
+        ]
+        for s in bench.speeds
+    ]
+    head = ["engine", "batch 1, p50 (model only)", "batch 256 (model only)", "predict 28x28 PNG, p50 (end to end)"]
+    console.print(table(f"{source.name}: inference speed on this machine ({reps} calls)", head, rows))
