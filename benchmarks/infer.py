@@ -17,71 +17,21 @@ Writes results/infer.{json,md}. Usage: python benchmarks/infer.py [--model REF] 
 from __future__ import annotations
 
 import argparse
-import io
-import itertools
-import os
-import statistics
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import times_ms, write_results
+from common import write_results
+from digitlab.bench_infer import mnist_pngs, model_engines, model_speed, predict_ms
 from digitlab.catalog import resolve
-from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
+from digitlab.checkpoint import load_checkpoint
 from digitlab.data.dataset import load_raw, stratified_split
-from digitlab.export import Exported, check_parity, export_onnx, onnx_view, read_metadata
+from digitlab.export import cached_export, check_parity, export_onnx, onnx_view, read_metadata
 from digitlab.export_int8 import INT8_BARS, Int8Check, check_int8, export_int8, refused
-from digitlab.inference import layout
 from digitlab.store import RunStore
-
-
-def p50_ms(fn: Callable[[], object], reps: int) -> float:
-    return statistics.median(times_ms(fn, reps, warmup=max(reps // 10, 3)))  # warm-up: first calls pick kernels and allocate
-
-
-def engines(ckpt_path: Path, onnx_path: Path, int8_path: Path) -> dict[str, Callable[[np.ndarray], object]]:
-    """name -> run(images (N, 1, 28, 28) float32 in [0, 1])."""
-    import onnxruntime as ort
-
-    ckpt = load_checkpoint(ckpt_path)
-    model = model_from_checkpoint(ckpt)
-    fmt = layout(model)  # torch as the lab runs it: channels_last for convolutional nets
-    graph = Exported(model.to(memory_format=fmt), ckpt["norm"]["mean"], ckpt["norm"]["std"]).eval()
-    torch.set_num_threads(os.cpu_count() or 1)
-
-    @torch.no_grad()
-    def run_torch(x: np.ndarray) -> object:
-        return graph(torch.from_numpy(x).contiguous(memory_format=fmt))
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = os.cpu_count() or 1
-    session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    int8 = ort.InferenceSession(str(int8_path), opts, providers=["CPUExecutionProvider"])
-    return {"torch": run_torch, "onnxruntime": lambda x: session.run(None, {"images": x}), "int8": lambda x: int8.run(None, {"images": x})}
-
-
-def predict_ms(ckpt_path: Path, reps: int) -> dict[str, float]:
-    """p50 ms of ``Predictor.predict`` on 28x28 MNIST test PNGs (100 digits in turn), per engine."""
-    from PIL import Image
-
-    from digitlab.export import cached_export
-    from digitlab.recognize.predictor import Predictor
-
-    pngs = []
-    for digit in load_raw("mnist", "t10k")[0][:100]:
-        buf = io.BytesIO()
-        Image.fromarray(digit).save(buf, "PNG")
-        pngs.append(buf.getvalue())
-    out = {}
-    for name, onnx in (("torch", None), ("onnxruntime", cached_export(ckpt_path))):
-        predictor, pics = Predictor(ckpt_path, onnx=onnx), itertools.cycle(pngs)
-        out[f"{name}_predict_ms"] = p50_ms(lambda p=predictor, pics=pics: p.predict(next(pics)), reps)
-    return out
 
 
 def rejection_extras(float_path: Path, int8_path: Path, ckpt_path: Path) -> dict[str, float]:
@@ -129,13 +79,12 @@ def main() -> None:
         parity = check_parity(onnx_path, path)
         int8_path = export_int8(onnx_path, path, Path(tmp) / "model.int8.onnx")
         int8, extra = check_int8(int8_path, onnx_path, path), rejection_extras(onnx_path, int8_path, path)
-        rng = np.random.default_rng(0)
-        one, many = rng.random((1, 1, 28, 28), np.float32), rng.random((256, 1, 28, 28), np.float32)
         figs = {}
-        for name, run in engines(path, onnx_path, int8_path).items():
-            figs[f"{name}_b1_ms"] = p50_ms(lambda run=run: run(one), args.reps)
-            figs[f"{name}_b256_img_s"] = 256 / (p50_ms(lambda run=run: run(many), max(args.reps // 20, 20)) / 1000)
-    figs.update(predict_ms(path, max(args.reps // 4, 100)))
+        for name, run in model_engines(path, onnx_path, int8_path).items():
+            figs[f"{name}_b1_ms"], figs[f"{name}_b256_img_s"] = model_speed(run, args.reps)
+    pngs = mnist_pngs()
+    for name, onnx in (("torch", None), ("onnxruntime", cached_export(path))):  # the predictor's engines, as predict runs them
+        figs[f"{name}_predict_ms"] = predict_ms(path, onnx, max(args.reps // 4, 100), pngs)
     t1, o1, t256, o256 = figs["torch_b1_ms"], figs["onnxruntime_b1_ms"], figs["torch_b256_img_s"], figs["onnxruntime_b256_img_s"]
     rows = [
         ["batch 1, p50: ONNX Runtime / torch", f"{o1:.3f} ms / {t1:.3f} ms", "<= 0.1 ms", o1 <= 0.1],
