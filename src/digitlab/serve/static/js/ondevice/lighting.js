@@ -30,11 +30,18 @@ function surface(g, qLo, qHi) {
   const u = axis(g.width);
   const v = axis(g.height);
   const n = g.width * g.height;
-  const terms = new Float32Array(6 * n);
+  const terms = new Float32Array(6 * n); // (n, 6): 1, u, v, u^2, uv, v^2 per cell
   for (let y = 0, i = 0; y < g.height; y++) {
-    for (let x = 0; x < g.width; x++, i++) terms.set([1, u[x], v[y], f(u[x] * u[x]), f(u[x] * v[y]), f(v[y] * v[y])], 6 * i);
+    for (let x = 0; x < g.width; x++, i += 6) {
+      terms[i] = 1;
+      terms[i + 1] = u[x];
+      terms[i + 2] = v[y];
+      terms[i + 3] = f(u[x] * u[x]);
+      terms[i + 4] = f(u[x] * v[y]);
+      terms[i + 5] = f(v[y] * v[y]);
+    }
   }
-  let sel = new Uint8Array(n).fill(1);
+  const sel = new Uint8Array(n).fill(1);
   let coef;
   const resid = new Float64Array(n);
   for (let iter = 0; iter < 3; iter++) {
@@ -45,7 +52,7 @@ function surface(g, qLo, qHi) {
       resid[i] = g.data[i] - fit;
     }
     const [lo, hi] = quantiles64(resid, [qLo, qHi]);
-    sel = resid.map((r) => (r >= lo && r <= hi ? 1 : 0));
+    for (let i = 0; i < n; i++) sel[i] = resid[i] >= lo && resid[i] <= hi ? 1 : 0;
   }
   return Float32Array.from(coef);
 }
@@ -59,9 +66,10 @@ function solveNormal(terms, values, sel) {
     for (let p = 0; p < 6; p++) {
       const tp = terms[6 * i + p];
       b[p] += tp * values[i];
-      for (let q = 0; q < 6; q++) A[p][q] += tp * terms[6 * i + q];
+      for (let q = p; q < 6; q++) A[p][q] += tp * terms[6 * i + q]; // the upper half: A is symmetric
     }
   }
+  for (let p = 1; p < 6; p++) for (let q = 0; q < p; q++) A[p][q] = A[q][p];
   return lstsqSymmetric(A.map((row) => row.map(f)), b);
 }
 
@@ -91,28 +99,39 @@ function minus(a, b) {
  */
 function filter2d(img, k, kind) {
   const { width: w, height: h } = img;
-  const half = k >> 1;
-  const win = new Float32Array(k);
-  const reduceWindow = (pairwise) => {
-    if (kind === 'min') return win.reduce((a, v) => Math.min(a, v));
-    if (kind === 'max') return win.reduce((a, v) => Math.max(a, v));
-    return f((pairwise ? sum32(win) : win.reduce((a, v) => f(a + v), 0)) / k);
-  };
   const down = new Float32Array(w * h); // numpy axis 0: down each column
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let j = 0; j < k; j++) win[j] = img.data[Math.min(Math.max(y + j - half, 0), h - 1) * w + x];
-      down[y * w + x] = reduceWindow(false);
-    }
+  const col = new Float32Array(h + k - 1);
+  for (let x = 0; x < w; x++) {
+    padded(col, (i) => img.data[i * w + x], h, k);
+    for (let y = 0; y < h; y++) down[y * w + x] = windowOf(col, y, k, kind, false);
   }
   const out = new Float32Array(w * h); // axis 1: along each row
+  const row = new Float32Array(w + k - 1);
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let j = 0; j < k; j++) win[j] = down[y * w + Math.min(Math.max(x + j - half, 0), w - 1)];
-      out[y * w + x] = reduceWindow(true);
-    }
+    padded(row, (i) => down[y * w + i], w, k);
+    for (let x = 0; x < w; x++) out[y * w + x] = windowOf(row, x, k, kind, true);
   }
   return { data: out, width: w, height: h };
+}
+
+/** `buf` = the n values at(0..n-1) with k >> 1 copies of the first and last on either side (edges replicated). */
+function padded(buf, at, n, k) {
+  const half = k >> 1;
+  for (let i = 0; i < buf.length; i++) buf[i] = at(Math.min(Math.max(i - half, 0), n - 1));
+}
+
+/** min, max or mean of buf[s..s+k-1]; a mean sums one after the other, or pairwise as numpy does along a row. */
+function windowOf(buf, s, k, kind, pairwise) {
+  if (kind === 'mean') {
+    if (pairwise) return f(sum32(buf, s, k) / k);
+    let r = 0;
+    for (let j = 0; j < k; j++) r = f(r + buf[s + j]);
+    return f(r / k);
+  }
+  let r = buf[s];
+  if (kind === 'min') for (let j = 1; j < k; j++) r = buf[s + j] < r ? buf[s + j] : r;
+  else for (let j = 1; j < k; j++) r = buf[s + j] > r ? buf[s + j] : r;
+  return r;
 }
 
 /** Every other pixel of every other row, as numpy's x[::2, ::2]. */

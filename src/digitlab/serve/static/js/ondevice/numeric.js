@@ -108,10 +108,17 @@ function lerpAt(sorted, q, lerp) {
   return lerp(sorted[lo], sorted[hi], v - Math.floor(v));
 }
 
-/** np.quantile of float64 values at each q (gamma as a float64 array). */
+/** np.quantile of float64 values at each q (gamma as a float64 array); the two order statistics each needs, not a sort. */
 export function quantiles64(values, qs) {
-  const s = Float64Array.from(values).sort();
-  return qs.map((q) => lerpAt(s, q, (a, b, t) => (t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t)));
+  const n = values.length;
+  return qs.map((q) => {
+    const a = Float64Array.from(values);
+    const lo = Math.min(Math.max(Math.floor(n * q + (1 - q) - 1), 0), n - 1);
+    const pair = new Float64Array(n); // lerpAt reads positions lo (select) and lo + 1 (the least value above it)
+    pair[lo] = select(a, lo);
+    if (lo + 1 < n) pair[lo + 1] = a.subarray(lo + 1).reduce((m, v) => Math.min(m, v), Infinity);
+    return lerpAt(pair, q, (x, y, t) => (t >= 0.5 ? y - (y - x) * (1 - t) : x + (y - x) * t));
+  });
 }
 
 /** np.percentile(float32 array, p): a float32 result, the weight cast to float32 as numpy does for a scalar q. */

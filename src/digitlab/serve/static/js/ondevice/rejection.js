@@ -112,9 +112,12 @@ function knn(view, state, k = 10) {
     const q = view.features.subarray(i * D, (i + 1) * D);
     const norm = Math.max(Math.hypot(...q), 1e-12); // F.normalize's eps
     top.fill(-Infinity);
+    // ReLU features are mostly zeros: the products of the nonzero ones, in the same order, give the same sums
+    const nz = Int32Array.from(q.keys()).filter((t) => q[t] !== 0);
     for (let j = 0; j < B; j++) {
       let sim = 0;
-      for (let t = 0; t < D; t++) sim += q[t] * bank[j * D + t];
+      const row = j * D;
+      for (let m = 0; m < nz.length; m++) sim += q[nz[m]] * bank[row + nz[m]];
       sim /= norm;
       if (sim > top[top.length - 1]) insertSorted(top, sim);
     }
