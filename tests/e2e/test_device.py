@@ -48,7 +48,8 @@ def device_answers(page, photo: Path) -> dict[str, str]:
     page.set_input_files("#file-input", str(photo))
     page.locator("#answers .answer .ms[data-engine=device]").wait_for(timeout=TIMEOUT_MS)
     text = lambda root: page.locator(f"{root} .answer [data-testid=answer-text]").first.inner_text()  # noqa: E731
-    png = page.evaluate("document.querySelector('#pad').toDataURL('image/png')")
+    picture = "import('./static/js/recognise.js').then((m) => m.drawingPicture(document.querySelector('#pad')).toDataURL('image/png'))"
+    png = page.evaluate(picture)  # the picture of the drawing that was read
     return {"drawing": text("#pad-answer"), "photo": text("#answers"), "png": png.split(",", 1)[1]}
 
 

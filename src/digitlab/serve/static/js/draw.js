@@ -77,8 +77,13 @@ export class DrawPad {
       stroke.length === 1 ? ctx.fill() : ctx.stroke();
     }
   }
+}
 
-  dataUrl() {
-    return this.canvas.toDataURL('image/png');
-  }
+/** A `side` x `side` copy of a canvas, scaled smoothly (what is read of a drawing). */
+export function scaledCopy(canvas, side) {
+  const copy = Object.assign(document.createElement('canvas'), { width: side, height: side });
+  const ctx = copy.getContext('2d', { willReadFrequently: true });
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(canvas, 0, 0, side, side);
+  return copy;
 }

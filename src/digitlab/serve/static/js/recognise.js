@@ -2,7 +2,7 @@
 // Web and the ported pipeline, ondevice/) or by the server's API; the device is the default where WebAssembly runs.
 import { answerView } from './answer.js';
 import { api } from './api.js';
-import { DrawPad } from './draw.js';
+import { DrawPad, scaledCopy } from './draw.js';
 import { $, debounce, fill, h } from './dom.js';
 import { t } from './i18n.js';
 import { state } from './state.js';
@@ -44,6 +44,12 @@ export async function warmDevice({ fresh = false } = {}) {
 }
 
 const FIRST_USE = ['pointerdown', 'dragenter', 'focusin', 'paste'];
+// px: a drawing is read at 5x MNIST's side (the pad is 280 px): a 20-px digit keeps its strokes, and the pipeline
+// reads a quarter of the pixels (on the device as on the server: both get this same picture)
+const READ_SIDE = 140;
+
+/** The picture of a drawing that is read, on the device or by the server. */
+export const drawingPicture = (canvas) => scaledCopy(canvas, READ_SIDE);
 const useDevice = () => engine() === 'device' && $('#engine').value === 'device';
 
 function renderAnswers() {
@@ -128,10 +134,11 @@ async function predictDrawing(pad) {
   }
   padRequest = new AbortController();
   const request = padRequest;
+  const picture = drawingPicture(pad.canvas);
   try {
     const answer = useDevice() && await warmDevice()
-      ? await (await ondevice()).recogniseCanvas(pad.canvas)
-      : await api('/api/predict/canvas', { method: 'POST', json: { pixels: pad.dataUrl() }, signal: request.signal });
+      ? await (await ondevice()).recogniseCanvas(picture)
+      : await api('/api/predict/canvas', { method: 'POST', json: { pixels: picture.toDataURL('image/png') }, signal: request.signal });
     if (request.signal.aborted) return; // a newer stroke is being read
     shown.drawing = answer;
     renderAnswers();
