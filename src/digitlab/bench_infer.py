@@ -61,6 +61,7 @@ def model_engines(checkpoint: Path, onnx: Path, int8: Path | None = None) -> dic
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = os.cpu_count() or 1
+
     def runner(path: Path) -> Run:
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         return lambda x: session.run(None, {"images": x})
