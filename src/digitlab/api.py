@@ -119,12 +119,15 @@ def train(
     extra: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> Run:
-    """Train a config (preset name such as ``"fast"``, YAML path, or TrainConfig; ``**overrides`` win) as a recorded run."""
+    """Train a config (preset name such as ``"fast"``, YAML path, or TrainConfig; ``**overrides`` win) as a recorded run.
+
+    ``teacher="best5"`` (a run, promoted model, checkpoint or ensemble) distils that teacher into the config's model.
+    """
     lab = lab or Lab()
     cfg = _config(config, **overrides)
     name, _ = run_training(
         cfg, runs_dir=lab.runs_dir, store=lab.store(), data_dir=lab.data_dir, progress=progress,
-        hooks=hooks, after=after_steps(plots), extra=extra,
+        hooks=hooks, after=after_steps(plots), extra=extra, models_dir=lab.models_dir,
     )  # fmt: skip
     return Run(name, lab)
 
@@ -136,7 +139,14 @@ def resume(
     lab = lab or Lab()
     store = lab.store()
     name, _ = resume_training(
-        name, runs_dir=lab.runs_dir, store=store, data_dir=lab.data_dir, progress=progress, hooks=hooks, after=after_steps(plots)
+        name,
+        runs_dir=lab.runs_dir,
+        store=store,
+        data_dir=lab.data_dir,
+        progress=progress,
+        hooks=hooks,
+        after=after_steps(plots),
+        models_dir=lab.models_dir,
     )
     return Run(name, lab)
 

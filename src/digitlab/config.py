@@ -93,6 +93,21 @@ class TrainConfig(BaseModel):
     reject_tpr: float = P(
         0.99, "Share of real validation digits the 'not a digit' threshold accepts (calibrated after training)", gt=0.5, lt=1, tunable=False
     )
+    # --- distillation (Hinton, Vinyals & Dean 2015) ---
+    teacher: str | None = P(
+        None,
+        "Run name, promoted model (name[:vK]), checkpoint file or ensemble whose softened outputs the student learns (None = ordinary training); its outputs are computed once on the unaugmented training images",
+        tunable=False,
+    )
+    distill_temperature: float = P(
+        4.0, "Softmax temperature T of the teacher's and the student's outputs in the soft-target loss (with a teacher)", ge=1, le=20
+    )
+    distill_alpha: float = P(
+        0.9,
+        "Weight of the soft-target loss KL(teacher_T || student_T) * T^2; 1 - alpha goes to the hard labels (with a teacher)",
+        ge=0,
+        le=1,
+    )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")
     rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import logging
@@ -19,14 +20,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
-from .checkpoint import load_checkpoint
+from .catalog import resolve
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig, make_config
 from .data import DigitData, load_digits
-from .errors import DigitlabError, RunError, RunFailed
+from .errors import ConfigError, DigitlabError, RunError, RunFailed
 from .evidence import git_commit, host, versions
 from .fsio import write_atomic
+from .inference import evaluate, layout, normalise
 from .models.registry import check_model_args
 from .records import CSV_FIELDS, FINAL_STATUSES, AfterRun, RunFolder, TrainResult
 from .run_lock import RunLock
@@ -113,18 +117,23 @@ def run_training(
     hooks: Sequence[EpochHook] = (),
     after: Sequence[AfterRun] = (),
     extra: dict[str, Any] | None = None,
+    models_dir: Path = Path("models"),
 ) -> tuple[str, TrainResult]:
     """Train ``cfg`` as a recorded run (folder, log, database rows, checkpoints), then run the ``after`` steps.
 
-    Nothing is recorded until the model name and the data are known to be good: a wrong name or missing data files
-    leave no run behind. A failure during training raises :class:`RunFailed` naming the run, recorded as failed.
+    Nothing is recorded until the model name, the data and the teacher (``cfg.teacher``, looked up among runs, promoted
+    models in ``models_dir`` and checkpoint files) are known to be good: a wrong name, missing data files or an unusable
+    teacher leave no run behind. A failure during training raises :class:`RunFailed` naming the run, recorded as failed.
     """
     check_model_args(cfg.model, cfg.model_kwargs)
-    data = run_data(cfg, data, data_dir)
     store = store or RunStore(runs_dir=runs_dir)
+    data, taught = with_teacher(cfg, run_data(cfg, data, data_dir), store, models_dir)
     folder = new_run_dir(runs_dir, cfg.name, cfg.model)
     cfg = cfg.model_copy(update={"name": folder.name})
     ev = evidence()
+    if taught:  # the teacher is part of the evidence: its reference, the file it resolved to and that file's hash
+        ev["teacher"] = taught
+        extra = {**(extra or {}), "teacher": taught}
     write_atomic(folder.config, yaml.safe_dump({**cfg.model_dump(), "_evidence": ev}, sort_keys=False))
     try:
         run_id = store.create_run(folder.name, cfg, str(folder.path.resolve()), ev)
@@ -146,11 +155,13 @@ def resume_training(
     progress: BatchProgress | None = None,
     hooks: Sequence[EpochHook] = (),
     after: Sequence[AfterRun] = (),
+    models_dir: Path = Path("models"),
 ) -> tuple[str, TrainResult]:
     """Continue an interrupted or killed run from its ``weights/last.pt`` in the same folder.
 
     A run that another process is still training is refused: its folder lock is held (same machine) or its
-    heartbeat is fresh (another machine sharing the database).
+    heartbeat is fresh (another machine sharing the database). A distilled run recomputes its teacher's outputs
+    from the very checkpoint it recorded (same hash), or is refused.
     """
     store = store or RunStore(runs_dir=runs_dir)
     rec = store.get_run(Path(name).name)
@@ -162,7 +173,7 @@ def resume_training(
             raise RunError(f"Run {rec.name!r} has no weights/last.pt (it stopped before its first epoch ended); start it again instead.")
         ckpt = load_checkpoint(folder.last)
         cfg = make_config(ckpt["config"])
-        data = run_data(cfg, None, data_dir)
+        data, _ = with_teacher(cfg, run_data(cfg, None, data_dir), store, models_dir, rec.extra.get("teacher"))
         store.update_run(rec.id, status="running", message=None)
         return rec.name, _execute(cfg, store, rec.id, folder, data, progress, hooks, after, ckpt)
 
@@ -175,6 +186,57 @@ def run_data(cfg: TrainConfig, data: DigitData | None, data_dir: str | None) -> 
 
         data = dataclasses.replace(data, outliers=negatives28("train", seed=cfg.split_seed))
     return data
+
+
+def with_teacher(
+    cfg: TrainConfig, data: DigitData, store: RunStore, models_dir: Path, recorded: dict[str, Any] | None = None
+) -> tuple[DigitData, dict[str, Any] | None]:
+    """The data with ``cfg.teacher``'s logits on the training images, and the teacher's evidence; unchanged without one.
+
+    Offline distillation: the teacher sees each unaugmented training image once (with its own checkpoint's
+    normalisation), so a large teacher or an ensemble costs one pass over the split, not one per batch.
+    ``recorded``: the evidence of a resumed run, whose checkpoint must still be the same file (same sha256).
+    """
+    if cfg.teacher is None:
+        return data, None
+    path = Path(recorded["checkpoint"]) if recorded else teacher_path(cfg.teacher, store, models_dir)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    if recorded and digest != recorded["sha256"]:
+        raise RunError(
+            f"The run was taught by {recorded['checkpoint']} (sha256 {recorded['sha256'][:12]}), which is now {'changed' if digest else 'gone'}; the run cannot go on with the same teacher."
+        )
+    ckpt = load_checkpoint(path)
+    if list(ckpt["classes"]) != list(data.classes):
+        raise ConfigError(f"Teacher {cfg.teacher!r} predicts the classes {ckpt['classes']}, not the {cfg.dataset} classes {data.classes}.")
+    torch.set_num_threads(cfg.threads or torch.get_num_threads())
+    model = model_from_checkpoint(ckpt)
+    mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
+    logits = teacher_logits(model, data.train_x, mean, std, cfg.eval_batch_size)
+    taught = {
+        "ref": cfg.teacher,
+        "checkpoint": str(path.resolve()),
+        "sha256": digest,
+        "model": ckpt["model"],
+        "train_acc": (logits.argmax(1) == data.train_y).float().mean().item(),
+        "val_acc": evaluate(model, data.val_x, data.val_y, mean, std, cfg.eval_batch_size).acc if len(data.val_y) else None,
+    }
+    return dataclasses.replace(data, teacher_logits=logits), taught
+
+
+def teacher_path(ref: str, store: RunStore, models_dir: Path) -> Path:
+    """The checkpoint a teacher reference names, or one sentence saying why it cannot be used."""
+    try:
+        return resolve(ref, store, models_dir)
+    except DigitlabError as err:
+        msg = str(err)
+        raise type(err)(f"Teacher {ref!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
+
+
+@torch.no_grad()
+def teacher_logits(model: torch.nn.Module, x_u8: torch.Tensor, mean: float, std: float, batch: int) -> torch.Tensor:
+    """The teacher's logits ``(N, C)`` on uint8 images ``(N, 28, 28)``, in batches."""
+    fmt = layout(model)
+    return torch.cat([model(normalise(x_u8[i : i + batch], mean, std).contiguous(memory_format=fmt)) for i in range(0, len(x_u8), batch)])
 
 
 def _execute(
@@ -196,6 +258,10 @@ def _execute(
             "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
             len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std,
         )  # fmt: skip
+        if data.teacher_logits is not None:
+            log.info(
+                "distilling from teacher %s: temperature %g, soft-target weight %g", cfg.teacher, cfg.distill_temperature, cfg.distill_alpha
+            )
         recorder = Recorder(store, run_id, folder)
         result = train(cfg, data, folder=folder, on_epoch=[recorder, *hooks], progress=progress, resume=resume)
         finish(store, run_id, folder, result)

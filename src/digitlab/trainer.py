@@ -209,10 +209,25 @@ def forward_loss(
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
     logits = logits_all[:n]
     loss = F.cross_entropy(logits, data.train_y[idx], label_smoothing=cfg.label_smoothing)
+    if data.teacher_logits is not None:  # distillation: the hard loss keeps 1 - alpha (alpha = 0 is exactly plain training)
+        a = cfg.distill_alpha
+        loss = (1 - a) * loss + a * distill_loss(logits, data.teacher_logits[idx], cfg.distill_temperature)
     if cfg.outlier_exposure > 0:
         out = logits_all[n:]
         loss = loss + cfg.outlier_exposure * (out.logsumexp(1) - out.mean(1)).mean()  # cross-entropy to uniform
     return logits, loss
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Soft-target loss of Hinton, Vinyals & Dean 2015: KL(softmax(teacher/T) || softmax(student/T)) * T^2, batch mean.
+
+    Logits ``(B, C)``. The soft gradients shrink as 1/T^2; the factor T^2 keeps their scale when T changes, so the
+    mixing weight means the same at any temperature. The teacher's logits come from the unaugmented image while the
+    student sees the augmented one (offline distillation: the teacher runs once per run, not once per batch).
+    """
+    t = temperature
+    soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean", log_target=True)
+    return soft * (t * t)
 
 
 def outlier_batch(cfg: TrainConfig, data: DigitData, digits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -288,6 +303,10 @@ def train(
     raising StopTraining(status) ends the run after that epoch with ``status``.
     """
     # -- set-up: seeds, model, optimiser; or everything from last.pt
+    if cfg.teacher is not None and data.teacher_logits is None:
+        raise TrainingError(
+            f"The config names teacher {cfg.teacher!r} but the data holds no teacher outputs; train it as a recorded run (digitlab distill)."
+        )
     st = setup(cfg, resume)
     status = "completed"
     try:

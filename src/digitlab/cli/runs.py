@@ -1,4 +1,4 @@
-"""Commands about training and recorded runs: params, train, summary, runs, show, compare, eval, promote, models."""
+"""Commands about training and recorded runs: params, train, distill, summary, runs, show, compare, eval, promote, models."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,9 +44,40 @@ def train(
         with TrainProgress(rec.config.epochs, rec.epochs_done) as bar:
             run = api.resume(resume, lab=lab, plots=not no_plots, progress=bar)
     else:
-        cfg = load_cli_config(config, overrides or [])
-        with TrainProgress(cfg.epochs) as bar:
-            run = api.train(cfg, lab=lab, plots=not no_plots, progress=bar, hooks=[bar.on_epoch])
+        run = _train_new(load_cli_config(config, overrides or []), no_plots)
+    _report(run)
+
+
+@app.command(context_settings={"allow_extra_args": True})
+def distill(
+    teacher: str = typer.Argument(..., help="Run name, promoted model (name[:vK]), checkpoint file or ensemble that teaches."),
+    overrides: list[str] = typer.Argument(None, help="key=value overrides, e.g. epochs=10 distill_temperature=4 distill_alpha=0.9"),
+    student: str | None = typer.Option(None, "--student", "-s", help="Registered model to train (default: the config's model)."),
+    config: str | None = typer.Option(None, "--config", "-c", help="YAML config file, or a shipped preset by name: default, fast, ..."),
+    no_plots: bool = typer.Option(False, "--no-plots", help="Skip the plots at the end."),
+) -> None:
+    """Train a student on a teacher's softened outputs (Hinton et al. 2015) as a recorded run, like train."""
+    from ..config import make_config
+
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    cfg = load_cli_config(config, overrides or [])
+    cfg = make_config({**cfg.model_dump(), "teacher": teacher, "model": student or cfg.model})  # the argument wins over the config
+    run = _train_new(cfg, no_plots)
+    taught = run.record.extra.get("teacher", {})
+    console.print(f"taught by {teacher} ({taught.get('model')}, val {pct(taught.get('val_acc'))}, sha256 {str(taught.get('sha256'))[:12]})")
+    _report(run)
+
+
+def _train_new(cfg: Any, no_plots: bool) -> Any:
+    """A new recorded run of ``cfg`` with a progress bar (train and distill share it)."""
+    from .. import api
+
+    with TrainProgress(cfg.epochs) as bar:
+        return api.train(cfg, lab=Ctx.lab(), plots=not no_plots, progress=bar, hooks=[bar.on_epoch])
+
+
+def _report(run: Any) -> None:
+    """The run's summary; an interrupted run says how to continue and exits with 130."""
     rec = run.record
     print_summary(rec)
     if rec.status == "interrupted":

@@ -35,6 +35,7 @@ class DigitData:
     std: float
     classes: list[str]
     outliers: torch.Tensor | None = None  # (M, 28, 28) uint8 real non-digits for outlier exposure, when a run asks for them
+    teacher_logits: torch.Tensor | None = None  # (N, C) float: a distillation teacher's outputs on train_x, when a run has one
 
 
 def load_raw(dataset: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
