@@ -18,8 +18,10 @@ import yaml
 import digitlab
 from conftest import error_line
 from digitlab.checkpoint import load_checkpoint
+from digitlab.config import make_config
+from digitlab.data import DigitData
 from digitlab.errors import RunError
-from digitlab.trainer import distill_loss
+from digitlab.trainer import distill_loss, teacher_targets
 
 BASE = {"val_size": 1000, "threads": 1, "batch_size": 64, "calibrate": False}
 STUDENT = {**BASE, "model": "mlp", "model_kwargs": {"depth": 1, "width": 32}, "augment": False}  # ~25k parameters
@@ -58,6 +60,25 @@ def test_alpha_zero_trains_exactly_like_no_teacher(tlab):
     assert not all(torch.equal(a[k], c[k]) for k in a), "the teacher must change training when alpha > 0"
 
 
+def test_online_teacher_sees_the_augmented_batch():
+    """distill_online: the teacher's logits of the very pictures the student sees; else the stored ones of the images."""
+    x = torch.zeros(4, 28, 28, dtype=torch.uint8)
+    stored = torch.arange(40.0).reshape(4, 10)
+    data = DigitData(x, torch.zeros(4, dtype=torch.long), x, x[:, 0, 0].long(), x, x[:, 0, 0].long(), 0.1, 0.3, list("0123456789"))
+    data.teacher_logits, data.teacher = stored, lambda b: b.flatten(1)[:, :10] * 2  # (B, 1, 28, 28) -> (B, 10)
+    batch, idx = torch.rand(2, 1, 28, 28), torch.tensor([3, 1])
+    cfg = make_config({"teacher": "t", "distill_online": True})
+    assert torch.equal(teacher_targets(cfg, data, batch, idx), batch.flatten(1)[:, :10] * 2)
+    assert torch.equal(teacher_targets(cfg.model_copy(update={"distill_online": False}), data, batch, idx), stored[[3, 1]])
+
+
+def test_online_distillation_runs_and_says_so(tlab):
+    run = digitlab.train(
+        None, lab=tlab, plots=False, teacher=TEACHER, distill_online=True, **{**STUDENT, "augment": True, "epochs": 1, "train_subset": 300}
+    )
+    assert run.record.status == "completed" and "the teacher on every augmented batch" in run.folder.log.read_text()
+
+
 def test_distillation_improves_a_tiny_student(tlab):
     """300 labelled images: the student alone vs the same student also taught by a teacher that saw 10k images."""
     kw = {**STUDENT, "epochs": 60, "train_subset": 300, "seed": 1}
@@ -80,7 +101,10 @@ def test_cli_distill_records_its_teacher(tlab, cli):
     assert taught["sha256"] == hashlib.sha256(best.read_bytes()).hexdigest()
     assert Path(taught["checkpoint"]) == best.resolve() and taught["model"] == "fast" and taught["val_acc"] > 0.95
     assert yaml.safe_load(run.folder.config.read_text())["_evidence"]["teacher"] == taught
-    assert "distilling from teacher teacher: temperature 4, soft-target weight 0.9" in run.folder.log.read_text()
+    assert (
+        "distilling from teacher teacher: temperature 4, soft-target weight 0.9, the teacher's outputs on the unaugmented images"
+        in run.folder.log.read_text()
+    )
     assert load_checkpoint(run.best)["config"]["teacher"] == TEACHER  # the shipped student names its teacher
 
 

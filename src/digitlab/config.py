@@ -96,7 +96,7 @@ class TrainConfig(BaseModel):
     # --- distillation (Hinton, Vinyals & Dean 2015) ---
     teacher: str | None = P(
         None,
-        "Run name, promoted model (name[:vK]), checkpoint file or ensemble whose softened outputs the student learns (None = ordinary training); its outputs are computed once on the unaugmented training images",
+        "Run name, promoted model (name[:vK]), checkpoint file or ensemble whose softened outputs the student learns (None = ordinary training)",
         tunable=False,
     )
     distill_temperature: float = P(
@@ -107,6 +107,10 @@ class TrainConfig(BaseModel):
         "Weight of the soft-target loss KL(teacher_T || student_T) * T^2; 1 - alpha goes to the hard labels (with a teacher)",
         ge=0,
         le=1,
+    )
+    distill_online: bool = P(
+        False,
+        "Run the teacher on every augmented batch, so teacher and student see the same picture (costs a teacher forward pass per batch), instead of once on the unaugmented training images",
     )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")

@@ -30,7 +30,7 @@ from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError, RunFailed
 from .evidence import git_commit, host, versions
 from .fsio import write_atomic
-from .inference import evaluate, layout, normalise
+from .inference import evaluate, layout
 from .models.registry import check_model_args
 from .records import CSV_FIELDS, FINAL_STATUSES, AfterRun, RunFolder, TrainResult
 from .run_lock import RunLock
@@ -193,8 +193,9 @@ def with_teacher(
 ) -> tuple[DigitData, dict[str, Any] | None]:
     """The data with ``cfg.teacher``'s logits on the training images, and the teacher's evidence; unchanged without one.
 
-    Offline distillation: the teacher sees each unaugmented training image once (with its own checkpoint's
-    normalisation), so a large teacher or an ensemble costs one pass over the split, not one per batch.
+    Offline distillation by default: the teacher sees each unaugmented training image once (with its own checkpoint's
+    normalisation), so a large teacher or an ensemble costs one pass over the split, not one per batch; the teacher
+    itself rides along as ``data.teacher`` for ``distill_online`` (a forward pass per augmented batch).
     ``recorded``: the evidence of a resumed run, whose checkpoint must still be the same file (same sha256).
     """
     if cfg.teacher is None:
@@ -211,7 +212,8 @@ def with_teacher(
     torch.set_num_threads(cfg.threads or torch.get_num_threads())
     model = model_from_checkpoint(ckpt)
     mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
-    logits = teacher_logits(model, data.train_x, mean, std, cfg.eval_batch_size)
+    teach, b = teacher_fn(model, mean, std), cfg.eval_batch_size
+    logits = torch.cat([teach(data.train_x[i : i + b].unsqueeze(1).float().div_(255)) for i in range(0, len(data.train_x), b)])  # (N, C)
     taught = {
         "ref": cfg.teacher,
         "checkpoint": str(path.resolve()),
@@ -220,7 +222,7 @@ def with_teacher(
         "train_acc": (logits.argmax(1) == data.train_y).float().mean().item(),
         "val_acc": evaluate(model, data.val_x, data.val_y, mean, std, cfg.eval_batch_size).acc if len(data.val_y) else None,
     }
-    return dataclasses.replace(data, teacher_logits=logits), taught
+    return dataclasses.replace(data, teacher_logits=logits, teacher=teach), taught
 
 
 def teacher_path(ref: str, store: RunStore, models_dir: Path) -> Path:
@@ -232,11 +234,15 @@ def teacher_path(ref: str, store: RunStore, models_dir: Path) -> Path:
         raise type(err)(f"Teacher {ref!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
 
 
-@torch.no_grad()
-def teacher_logits(model: torch.nn.Module, x_u8: torch.Tensor, mean: float, std: float, batch: int) -> torch.Tensor:
-    """The teacher's logits ``(N, C)`` on uint8 images ``(N, 28, 28)``, in batches."""
+def teacher_fn(model: torch.nn.Module, mean: float, std: float) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The teacher as a function: images ``(B, 1, 28, 28)`` in [0, 1] -> logits ``(B, C)``, with its own normalisation."""
     fmt = layout(model)
-    return torch.cat([model(normalise(x_u8[i : i + batch], mean, std).contiguous(memory_format=fmt)) for i in range(0, len(x_u8), batch)])
+
+    @torch.no_grad()
+    def teach(x: torch.Tensor) -> torch.Tensor:
+        return model(((x - mean) / std).contiguous(memory_format=fmt))
+
+    return teach
 
 
 def _execute(
@@ -260,8 +266,10 @@ def _execute(
         )  # fmt: skip
         if data.teacher_logits is not None:
             log.info(
-                "distilling from teacher %s: temperature %g, soft-target weight %g", cfg.teacher, cfg.distill_temperature, cfg.distill_alpha
-            )
+                "distilling from teacher %s: temperature %g, soft-target weight %g, %s",
+                cfg.teacher, cfg.distill_temperature, cfg.distill_alpha,
+                "the teacher on every augmented batch" if cfg.distill_online else "the teacher's outputs on the unaugmented images",
+            )  # fmt: skip
         recorder = Recorder(store, run_id, folder)
         result = train(cfg, data, folder=folder, on_epoch=[recorder, *hooks], progress=progress, resume=resume)
         finish(store, run_id, folder, result)

@@ -206,16 +206,28 @@ def forward_loss(
         x = torch.cat([x, outlier_batch(cfg, data, x[: max(n // 2, 1)], st.aug_gen)])
     if cfg.augment:  # outliers are warped too: else resampling blur alone would tell digits from outliers
         x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
+    soft = teacher_targets(cfg, data, x[:n], idx)  # before x is normalised in place
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
     logits = logits_all[:n]
     loss = F.cross_entropy(logits, data.train_y[idx], label_smoothing=cfg.label_smoothing)
-    if data.teacher_logits is not None:  # distillation: the hard loss keeps 1 - alpha (alpha = 0 is exactly plain training)
+    if soft is not None:  # distillation: the hard loss keeps 1 - alpha (alpha = 0 is exactly plain training)
         a = cfg.distill_alpha
-        loss = (1 - a) * loss + a * distill_loss(logits, data.teacher_logits[idx], cfg.distill_temperature)
+        loss = (1 - a) * loss + a * distill_loss(logits, soft, cfg.distill_temperature)
     if cfg.outlier_exposure > 0:
         out = logits_all[n:]
         loss = loss + cfg.outlier_exposure * (out.logsumexp(1) - out.mean(1)).mean()  # cross-entropy to uniform
     return logits, loss
+
+
+@torch.no_grad()
+def teacher_targets(cfg: TrainConfig, data: DigitData, digits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor | None:
+    """The teacher's logits ``(B, C)`` for a batch: of the augmented ``digits`` (B, 1, 28, 28) in [0, 1] when
+    ``distill_online``, else those computed once on the unaugmented images ``idx``; None without a teacher."""
+    if data.teacher_logits is None:
+        return None
+    if cfg.distill_online and data.teacher is not None:
+        return data.teacher(digits)
+    return data.teacher_logits[idx]
 
 
 def distill_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -223,7 +235,7 @@ def distill_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: floa
 
     Logits ``(B, C)``. The soft gradients shrink as 1/T^2; the factor T^2 keeps their scale when T changes, so the
     mixing weight means the same at any temperature. The teacher's logits come from the unaugmented image while the
-    student sees the augmented one (offline distillation: the teacher runs once per run, not once per batch).
+    student sees the augmented one unless ``distill_online`` (then the teacher runs on every augmented batch).
     """
     t = temperature
     soft = F.kl_div(F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), reduction="batchmean", log_target=True)
@@ -303,7 +315,7 @@ def train(
     raising StopTraining(status) ends the run after that epoch with ``status``.
     """
     # -- set-up: seeds, model, optimiser; or everything from last.pt
-    if cfg.teacher is not None and data.teacher_logits is None:
+    if cfg.teacher is not None and (data.teacher_logits is None or (cfg.distill_online and data.teacher is None)):
         raise TrainingError(
             f"The config names teacher {cfg.teacher!r} but the data holds no teacher outputs; train it as a recorded run (digitlab distill)."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ class DigitData:
     classes: list[str]
     outliers: torch.Tensor | None = None  # (M, 28, 28) uint8 real non-digits for outlier exposure, when a run asks for them
     teacher_logits: torch.Tensor | None = None  # (N, C) float: a distillation teacher's outputs on train_x, when a run has one
+    teacher: Callable[[torch.Tensor], torch.Tensor] | None = None  # that teacher: images (B, 1, 28, 28) in [0, 1] -> logits (B, C)
 
 
 def load_raw(dataset: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
