@@ -17,9 +17,10 @@ import yaml
 
 import digitlab
 from conftest import error_line
-from digitlab.checkpoint import load_checkpoint
+from digitlab.checkpoint import load_checkpoint, save_checkpoint
 from digitlab.config import make_config
 from digitlab.data import DigitData
+from digitlab.data.dataset import CLASS_NAMES
 from digitlab.errors import RunError
 from digitlab.trainer import distill_loss, teacher_targets
 
@@ -108,13 +109,20 @@ def test_cli_distill_records_its_teacher(tlab, cli):
     assert load_checkpoint(run.best)["config"]["teacher"] == TEACHER  # the shipped student names its teacher
 
 
-def test_a_bad_teacher_is_one_sentence_and_leaves_no_run(tlab, cli):
+def test_a_bad_teacher_is_one_sentence_and_leaves_no_run(tlab, cli, lab):
     before = sorted(p.name for p in tlab.runs_dir.iterdir())
     res = cli("distill", "nosuchrun", "--student", "mlp", "epochs=1", "train_subset=300", "threads=1", runs_dir=tlab.runs_dir)
     assert res.code != 0
     assert error_line(res).endswith("Teacher 'nosuchrun' cannot be used: no run named 'nosuchrun'; `digitlab runs` lists them.")
     res = cli("distill", "missing.pt", "epochs=1", runs_dir=tlab.runs_dir)
     assert "Teacher 'missing.pt' cannot be used: checkpoint missing.pt does not exist." in error_line(res)
+    (lab / "junk.pt").write_bytes(b"not a checkpoint")
+    res = cli("distill", "junk.pt", "epochs=1", runs_dir=tlab.runs_dir)
+    assert "Teacher 'junk.pt' cannot be used: junk.pt " in error_line(res)
+    ckpt = load_checkpoint(tlab.runs_dir / TEACHER / "weights" / "best.pt")
+    save_checkpoint(lab / "fashion.pt", {**ckpt, "classes": CLASS_NAMES["fashion-mnist"]})
+    res = cli("distill", "fashion.pt", "epochs=1", "train_subset=300", "threads=1", runs_dir=tlab.runs_dir)
+    assert "Teacher 'fashion.pt' predicts the classes ['T-shirt/top'" in error_line(res)
     assert sorted(p.name for p in tlab.runs_dir.iterdir()) == before
 
 

@@ -18,7 +18,7 @@ import logging
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import yaml
@@ -38,6 +38,7 @@ from .store import RunStore
 from .trainer import BatchProgress, EpochHook, train
 
 log = logging.getLogger("digitlab")
+T = TypeVar("T")
 
 
 def new_run_dir(root: Path, name: str | None, model: str) -> RunFolder:
@@ -200,17 +201,17 @@ def with_teacher(
     """
     if cfg.teacher is None:
         return data, None
-    path = Path(recorded["checkpoint"]) if recorded else teacher_path(cfg.teacher, store, models_dir)
+    path = Path(recorded["checkpoint"]) if recorded else as_teacher(cfg.teacher, resolve, cfg.teacher, store, models_dir)
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
     if recorded and digest != recorded["sha256"]:
         raise RunError(
             f"The run was taught by {recorded['checkpoint']} (sha256 {recorded['sha256'][:12]}), which is now {'changed' if digest else 'gone'}; the run cannot go on with the same teacher."
         )
-    ckpt = load_checkpoint(path)
+    ckpt = as_teacher(cfg.teacher, load_checkpoint, path)
     if list(ckpt["classes"]) != list(data.classes):
         raise ConfigError(f"Teacher {cfg.teacher!r} predicts the classes {ckpt['classes']}, not the {cfg.dataset} classes {data.classes}.")
     torch.set_num_threads(cfg.threads or torch.get_num_threads())
-    model = model_from_checkpoint(ckpt)
+    model = as_teacher(cfg.teacher, model_from_checkpoint, ckpt)
     mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
     teach, b = teacher_fn(model, mean, std), cfg.eval_batch_size
     logits = torch.cat([teach(data.train_x[i : i + b].unsqueeze(1).float().div_(255)) for i in range(0, len(data.train_x), b)])  # (N, C)
@@ -225,10 +226,10 @@ def with_teacher(
     return dataclasses.replace(data, teacher_logits=logits, teacher=teach), taught
 
 
-def teacher_path(ref: str, store: RunStore, models_dir: Path) -> Path:
-    """The checkpoint a teacher reference names, or one sentence saying why it cannot be used."""
+def as_teacher(ref: str, step: Callable[..., T], *args: Any) -> T:
+    """``step(*args)`` (resolving, loading, rebuilding the teacher); its error becomes one sentence naming the teacher."""
     try:
-        return resolve(ref, store, models_dir)
+        return step(*args)
     except DigitlabError as err:
         msg = str(err)
         raise type(err)(f"Teacher {ref!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
