@@ -226,8 +226,8 @@ def test_two_workers_share_one_queue_through_the_database(fake, tmp_path):
     assert q2.get(a.id).status == "cancelled" and fake.runs["a"] == "interrupted"
     wait_for(lambda: q1.get(b.id).status == "running")
     fake.release.set()
-    wait_for(lambda: q2.get(b.id).done)
-    assert q1.get(b.id).status == "completed" and fake.started == ["a", "b"]
+    wait_for(lambda: q1.get(b.id).done and q2.get(b.id).done)  # the worker training it knows a moment before the board
+    assert q1.get(b.id).status == q2.get(b.id).status == "completed" and fake.started == ["a", "b"]
     q1.close()
     q2.close()
     assert Board.of(store).listing(10) == []  # a new server instance starts with its own, empty queue
