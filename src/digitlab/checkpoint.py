@@ -2,7 +2,8 @@
 
 A checkpoint is a plain dict of tensors and primitives: ``format``, ``model``,
 ``model_kwargs``, ``state_dict``, ``config``, ``norm`` (mean/std), ``classes``,
-``metrics``, ``versions`` and, in ``last.pt`` only, ``train_state`` for resuming.
+``metrics``, ``versions`` and, in ``last.pt`` only, ``train_state`` for resuming. An ensemble (``model`` is
+``"ensemble"``) also holds ``ensemble``: its members' architectures and norms, weights, method and test-time views.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from .errors import CheckpointError
 from .fsio import atomic_path
 from .models import DigitNet, create_model
+from .models.ensemble import ensemble_from_spec
 
 FORMAT = "digitlab-checkpoint-1"
 SUFFIXES = (".pt", ".ckpt")
@@ -59,7 +61,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> DigitNet:
     """Rebuild the network of a loaded checkpoint, in eval mode."""
-    model = create_model(ckpt["model"], **ckpt["model_kwargs"])
+    if ckpt["model"] == "ensemble":
+        if not isinstance(ckpt.get("ensemble"), dict):
+            raise CheckpointError("This ensemble checkpoint has no 'ensemble' entry (members, weights, method); it is damaged.")
+        model = ensemble_from_spec(ckpt["ensemble"], len(ckpt["classes"]))
+    else:
+        model = create_model(ckpt["model"], **ckpt["model_kwargs"])
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:

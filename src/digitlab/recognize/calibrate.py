@@ -20,8 +20,9 @@ log = logging.getLogger("digitlab")
 TRAIN_FIT_IMAGES = 20_000  # training images whose features fit the detectors: enough for a 128-D covariance
 
 
-def fit_rejection(path: Path, data: DigitData, tpr: float = 0.99) -> dict[str, Any]:
-    """Fit the detectors on training features, calibrate on validation, and write them into checkpoint ``path``."""
+def fit_rejection(path: Path, data: DigitData, tpr: float = 0.99, rejector: Rejector | None = None) -> dict[str, Any]:
+    """Fit the detectors (``rejector``'s, or the default ones) on training features, calibrate on validation, and
+    write them into checkpoint ``path``."""
     if len(data.val_y) < 100:
         raise CheckpointError("Calibrating 'not a digit' needs a validation split of at least 100 images (val_size).")
     ckpt = load_checkpoint(path)
@@ -30,7 +31,7 @@ def fit_rejection(path: Path, data: DigitData, tpr: float = 0.99) -> dict[str, A
     pick = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(0))[:TRAIN_FIT_IMAGES]
     train_view = model_view(model, data.train_x[pick], mean, std, data.train_y[pick])
     val_view = model_view(model, data.val_x, mean, std, data.val_y)
-    rejector = Rejector()
+    rejector = rejector or Rejector()
     rejector.fit(train_view, val_view, tpr)
     ckpt["rejection"] = rejector.state_dict()
     save_checkpoint(path, {k: v for k, v in ckpt.items() if k != "format"})

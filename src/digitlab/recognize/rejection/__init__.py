@@ -6,7 +6,7 @@ look MORE like the training digits. Detectors are small registered classes
 on their names. ``Rejector`` combines them and holds the calibrated threshold.
 """
 
-from . import energy, knn, mahalanobis, msp  # noqa: F401  (register the detectors)
+from . import disagreement, energy, knn, mahalanobis, msp  # noqa: F401  (register the detectors)
 from .base import DETECTORS, Detector, ModelView, create_detector, register_detector
 from .combine import Rejector
 

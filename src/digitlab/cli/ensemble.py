@@ -1,0 +1,62 @@
+"""``digitlab ensemble``: combine recorded runs into one model, chosen on validation, recorded as a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from ..console import console, pct, secs, table
+from .base import Ctx, app
+
+ensemble_app = typer.Typer(no_args_is_help=True, help="Ensembles of runs: create one on validation, show what each member adds.")
+app.add_typer(ensemble_app, name="ensemble")
+
+
+@ensemble_app.command("create", context_settings={"allow_extra_args": True})
+def create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name of the new ensemble (a run name: letters, digits, '.', '_', '-')."),
+    members: list[str] = typer.Option(..., "--members", "-m", help="Runs, promoted models or checkpoint files: --members a b c."),
+    method: str = typer.Option("mean", "--method", help="mean | vote | weights (fit on validation) | greedy (Caruana et al. 2004)."),
+    tta: str = typer.Option("auto", "--tta", help="auto: small shifts and rotations, kept only if they win on validation; off."),
+) -> None:
+    """Combine runs into one model; every choice is made on their shared validation split, the test split is only reported."""
+    from ..ensemble import create_ensemble
+
+    rec = create_ensemble(
+        name, [*members, *ctx.args], method, tta, store=Ctx.store(), runs_dir=Ctx.runs_dir, models_dir=Ctx.models_dir, data_dir=Ctx.data_dir
+    )
+    _show(rec)
+
+
+@ensemble_app.command("show")
+def show(name: str = typer.Argument(..., help="Ensemble (run) name.")) -> None:
+    """Members, weights, validation and test accuracy, and what each member adds."""
+    from ..errors import RunError
+
+    rec = Ctx.store().get_run(name)
+    if rec.model != "ensemble" or "ensemble" not in rec.extra:
+        raise RunError(f"Run {name!r} is a {rec.model} run, not an ensemble; `digitlab runs --model ensemble` lists the ensembles.")
+    _show(rec)
+
+
+def _show(rec: Any) -> None:
+    e = rec.extra["ensemble"]
+    rows = [
+        [m["run"], m["model"], f"{m['weight']:.3f}", pct(m["val_acc"]), _adds(rec.best_val_acc, m["val_acc_without"])] for m in e["members"]
+    ]
+    tta = "on (won on validation)" if e["tta"] else "off"
+    title = (
+        f"Ensemble {rec.name}: {e['method']}, test-time views {tta}; validation {pct(rec.best_val_acc)}, test {pct(rec.test_acc)}"
+        f" ({secs(rec.train_seconds)})"
+    )
+    console.print(table(title, ["member", "model", "weight", "val acc alone", "adds (val acc without it)"], rows))
+    console.print(f"weights: {rec.folder.best}")
+
+
+def _adds(acc: float | None, without: float | None) -> str:
+    """How much the ensemble's validation accuracy drops without the member ('-' when unused or alone)."""
+    if without is None or acc is None:
+        return "-"
+    return f"{100 * (acc - without):+.2f} pp ({pct(without)})"
