@@ -162,13 +162,14 @@ class JobQueue:
             self.cond.notify_all()
 
     def get(self, job_id: str) -> Job:
-        """The job with this id, or 404."""
-        local = self.local
-        if local is not None and local.id == job_id:
-            return local
+        """The job with this id, or 404: as the board holds it (every worker answers the same), with the live progress
+        of the worker training it while its status there is still the board's."""
         row = self.board.get(job_id)
         if row is None:
             raise NotFound(f"There is no training job {job_id!r}; GET /api/jobs lists them.")
+        local = self.local
+        if local is not None and local.id == job_id and local.status == row.status:
+            return local
         return Job.from_row(row)
 
     def position(self, job: Job) -> int | None:
