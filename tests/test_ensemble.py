@@ -128,8 +128,12 @@ def test_an_ensemble_is_recorded_reloaded_and_predicts(pool):
     want = combine(probs, torch.tensor(ckpt["ensemble"]["weights"]), "weights")
     assert torch.allclose(view.logits.softmax(1), want, atol=1e-5)
     assert rec.best_val_acc == pytest.approx(((view.logits.argmax(1) == data.val_y[:200]).float().mean().item()), abs=0.1)
-    answer = Predictor(path).predict(_png(data.test_x[0].numpy()), name="digit.png")
+    predictor = Predictor(path)
+    answer = predictor.predict(_png(data.test_x[0].numpy()), name="digit.png")
     assert answer.ok and len(answer.digits) == 1
+    shown = predictor.meta["ensemble"]  # what the web app's Models tab lists: members and weights
+    assert shown["method"] == "weights" and [m["weight"] for m in shown["members"]] == ckpt["ensemble"]["weights"]
+    assert {m["run"] for m in shown["members"]} <= {"cnn-a", "cnn-b", "mlp-a"}
     dest = promote(store, "mix", "gen-ens", models_dir=root / "models")
     assert resolve("gen-ens", store, root / "models") == dest
 

@@ -97,7 +97,7 @@ class Predictor:
         self.engine: Engine = OnnxEngine(onnx) if onnx is not None else TorchEngine(self.model, self.mean, self.std)
         self.rejector = Rejector.from_state(ckpt["rejection"]) if "rejection" in ckpt else None
         self.combined = FastCombined(self.rejector) if self.rejector is not None else None  # its numbers, less overhead
-        self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"]}
+        self.meta = {"model": ckpt["model"], "metrics": ckpt.get("metrics", {}), "config": ckpt["config"], "ensemble": _members(ckpt)}
         if reject_tpr is not None and self.rejector is not None:
             self.rejector.tpr = reject_tpr
             self.rejector.threshold = self.rejector.threshold_at(reject_tpr)
@@ -198,3 +198,12 @@ class Predictor:
             np.zeros((28, 28), np.float32),
             reason,
         )
+
+
+def _members(ckpt: dict[str, Any]) -> dict[str, Any] | None:
+    """An ensemble's method, test-time views, and members (run, architecture, weight); None for a single model."""
+    spec = ckpt.get("ensemble")
+    if ckpt["model"] != "ensemble" or not isinstance(spec, dict):
+        return None
+    members = [{"run": m.get("run"), "model": m["model"], "weight": w} for m, w in zip(spec["members"], spec["weights"])]
+    return {"method": spec["method"], "tta": spec.get("tta", False), "members": members}

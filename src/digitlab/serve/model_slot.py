@@ -93,6 +93,7 @@ class ModelSlot:
             "run": meta["config"].get("name"),
             "generation": meta["config"].get("generation"),
             "metrics": meta["metrics"],
+            "ensemble": meta["ensemble"],  # method, test-time views, members and weights; None for a single model
             "rejection": predictor.rejector is not None,
             "engine": predictor.engine.name,
         }

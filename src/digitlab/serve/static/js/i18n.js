@@ -87,6 +87,8 @@ const en = {
   'models.use': 'Use', 'models.inUse': 'In use', 'models.useRun': 'Use any run, promoted model or checkpoint',
   'models.refLabel': 'Run name, gen1:v2 or path', 'models.shipped': 'the shipped model',
   'models.loading': 'Loading {ref}…', 'models.switched': 'Recognise now uses {ref}.',
+  'models.ensemble': 'Ensemble of {n} members, combined by {method}:', 'models.tta': 'with test-time shifts and rotations',
+  'models.member': '{run} ({model}), weight {weight}',
 };
 
 const zh = {
@@ -175,6 +177,8 @@ const zh = {
   'models.use': '使用', 'models.inUse': '使用中', 'models.useRun': '使用任意训练记录、已发布模型或检查点',
   'models.refLabel': '训练记录名称、gen1:v2 或路径', 'models.shipped': '随附的模型',
   'models.loading': '正在加载 {ref}…', 'models.switched': '识别现在使用 {ref}。',
+  'models.ensemble': '由 {n} 个成员组成的集成模型，组合方式 {method}：', 'models.tta': '测试时使用平移和旋转',
+  'models.member': '{run}（{model}），权重 {weight}',
 };
 
 export const DICTIONARIES = { en, zh };

@@ -9,9 +9,22 @@ let last = null;
 
 function currentView(cur) {
   if (!cur.loaded) return h('p', { class: 'muted', 'data-testid': 'current-model' }, t('models.noneLoaded'));
-  return h('p', { 'data-testid': 'current-model' }, h('strong', {}, cur.ref), ' — ',
+  const line = h('p', { 'data-testid': 'current-model' }, h('strong', {}, cur.ref), ' — ',
     t('models.arch', { model: cur.model }), cur.metrics?.test_acc !== undefined ? ` · ${t('models.testAcc')} ${pct(cur.metrics.test_acc)}` : '',
     cur.rejection ? '' : ` · ${t('models.noRejection')}`);
+  return cur.ensemble ? h('div', {}, line, ensembleView(cur.ensemble)) : line;
+}
+
+/** An ensemble's method and members with their weights (model_slot.info's `ensemble`). */
+export function ensembleText(e) {
+  const head = t('models.ensemble', { method: e.method, n: e.members.length }) + (e.tta ? ` · ${t('models.tta')}` : '');
+  const members = e.members.map((m) => t('models.member', { run: m.run ?? '?', model: m.model, weight: m.weight.toFixed(3) }));
+  return { head, members };
+}
+
+function ensembleView(e) {
+  const { head, members } = ensembleText(e);
+  return h('div', { 'data-testid': 'ensemble-members' }, h('p', { class: 'muted' }, head), h('ul', {}, members.map((m) => h('li', {}, m))));
 }
 
 function useButton(ref) {

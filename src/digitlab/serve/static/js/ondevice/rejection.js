@@ -136,7 +136,37 @@ function insertSorted(top, v) {
   top[p] = v;
 }
 
-export const DETECTORS = { msp, energy, mahalanobis, knn };
+/** Entropy (nats) of the C probabilities of `p` from `at`, with Python's clamp before the log. */
+function entropy(p, at, C) {
+  let h = 0;
+  for (let c = 0; c < C; c++) h -= p[at + c] * Math.log(Math.max(p[at + c], 1e-12));
+  return h;
+}
+
+/**
+ * An ensemble's members' disagreement (recognize/rejection/disagreement.py): minus the mutual information between
+ * their predictions, H(weighted mean) - sum of w_m H(p_m), read from the M * C probabilities that end its features.
+ */
+export function disagreement(view, state) {
+  const w = state.weights.data;
+  const M = w.length;
+  const D = view.features.length / view.n;
+  const out = new Float32Array(view.n);
+  const mix = new Float64Array(view.C);
+  for (let i = 0; i < view.n; i++) {
+    const at = i * D + D - M * view.C;
+    mix.fill(0);
+    let inner = 0;
+    for (let m = 0; m < M; m++) {
+      for (let c = 0; c < view.C; c++) mix[c] += w[m] * view.features[at + m * view.C + c];
+      inner += w[m] * entropy(view.features, at + m * view.C, view.C);
+    }
+    out[i] = -(entropy(mix, 0, view.C) - inner);
+  }
+  return out;
+}
+
+export const DETECTORS = { msp, energy, mahalanobis, knn, disagreement };
 
 /**
  * log of the in-distribution p-value of float32 `scores` against a sorted reference (Rejector.log_p): the share of
