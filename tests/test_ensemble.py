@@ -195,6 +195,8 @@ def test_bad_pools_are_refused_in_one_sentence(pool, tmp_path):
     for sentence, members in cases.items():
         with pytest.raises(DigitlabError, match=sentence):
             make(pool, None, members)
+    with pytest.raises(DigitlabError, match="Run 'mlp-b' already exists"):
+        make(pool, "mlp-b", ["mlp-a"])
     with pytest.raises(DigitlabError, match="Unknown ensemble method 'median'"):
         make(pool, None, ["mlp-a"], "median")
     assert not [r for r in store.list_runs() if r.status != "completed"]  # a refused ensemble leaves no run behind

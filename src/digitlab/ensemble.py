@@ -25,7 +25,7 @@ from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import TrainConfig, make_config
 from .data import DigitData, load_digits
 from .ensemble_methods import WEIGHTS, score
-from .errors import DigitlabError, ModelError
+from .errors import DigitlabError, ModelError, RunError
 from .evidence import versions
 from .fsio import write_atomic
 from .inference import evaluate, layout, normalise
@@ -170,6 +170,8 @@ def create_ensemble(
     t0 = time.perf_counter()
     members = load_members(refs, store, models_dir)
     cfg = ensemble_config(name, members)
+    if cfg.name and ((runs_dir / cfg.name).exists() or cfg.name in {r.name for r in store.list_runs()}):
+        raise RunError(f"Run {cfg.name!r} already exists; choose another name for the ensemble.")  # before minutes of work
     data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
     nets = [model_from_checkpoint(m.ckpt) for m in members]
     norms = [dict(m.ckpt["norm"]) for m in members]
