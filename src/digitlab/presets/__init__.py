@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-KINDS = {"config": ".", "zoo": "zoo", "search": "search"}  # kind -> sub-folder of the presets
-LABELS = {"config": "Config", "zoo": "Zoo recipe", "search": "Search space"}
+KINDS = {"config": ".", "zoo": "zoo", "search": "search", "ensemble": "ensemble"}  # kind -> sub-folder of the presets
+LABELS = {"config": "Config", "zoo": "Zoo recipe", "search": "Search space", "ensemble": "Ensemble pool"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # no dots or slashes: a name never leaves its folder
 
 
