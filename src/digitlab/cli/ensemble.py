@@ -52,6 +52,11 @@ def _show(rec: Any) -> None:
         f" ({secs(rec.train_seconds)})"
     )
     console.print(table(title, ["member", "model", "weight", "val acc alone", "adds (val acc without it)"], rows))
+    views = e["tta_val_acc"]
+    if views.get("on") is not None:
+        console.print(f"test-time views on validation: {pct(views['off'])} without, {pct(views['on'])} with")
+    per_class = e.get("test_per_class_acc") or []
+    console.print("test accuracy per class: " + ", ".join(f"{c} {pct(a)}" for c, a in enumerate(per_class)))
     console.print(f"weights: {rec.folder.best}")
 
 
