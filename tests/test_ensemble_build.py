@@ -54,3 +54,14 @@ def test_bad_pool_files_are_one_sentence(tmp_path):
             read_pool(path)
     with pytest.raises(ConfigError, match="Ensemble pool"):
         read_pool("no-such-pool")
+
+
+def test_cli_build_trains_the_pool_then_chooses_on_validation(cli, lab, pool_file):
+    res = cli("ensemble", "build", "tiny", "--budget", "1s", "--pool", str(pool_file), "--method", "mean", "--tta", "off", "--threads", "1")
+    assert res.code == 0, res.text
+    assert "member 1: tiny-m1" in res.out and "pool mean val" in res.out and "left" in res.out
+    assert "Ensemble tiny: mean" in res.out
+    again = cli("ensemble", "build", "tiny", "--budget", "1s", "--pool", str(pool_file))
+    assert again.code != 0 and "already exists" in again.err  # the pool is spent and the ensemble made: nothing is redone
+    bad = cli("ensemble", "build", "x", "--budget", "soon")
+    assert bad.code != 0 and "Duration 'soon'" in bad.err

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from .checkpoint import model_from_checkpoint
 from .config import TrainConfig, load_config, read_yaml
+from .data import DigitData, load_digits
+from .ensemble import load_members, member_probs
 from .errors import ConfigError
 from .presets import resolve_preset
 from .records import RunRecord
@@ -108,3 +113,26 @@ def build_pool(
         if on_member is not None:
             on_member(BuildProgress(len(pool_members(store, build)), spent, max(budget_s - spent, 0.0), name, result.best.get("val_acc")))
     return pool_members(store, build)
+
+
+class PoolScore:
+    """The build's progress figure: the validation accuracy of the plain mean of the members so far.
+
+    Each new member is evaluated once on the members' shared validation split (no test data is read).
+    """
+
+    def __init__(self, store: RunStore, models_dir: Path = Path("models"), data_dir: str | None = None):
+        self.store, self.models_dir, self.data_dir = store, models_dir, data_dir
+        self.probs: list[torch.Tensor] = []  # (N_val, C) per member
+        self.data: DigitData | None = None
+
+    def add(self, run: str) -> float:
+        """Add member ``run``; the mean of all members' validation accuracy now."""
+        member = load_members([run], self.store, self.models_dir)[0]
+        if self.data is None:
+            dataset, val_size, split_seed = member.split
+            self.data = load_digits(dataset, val_size, split_seed, 0, self.data_dir)
+        net = model_from_checkpoint(member.ckpt)
+        self.probs.append(member_probs([net], [dict(member.ckpt["norm"])], self.data.val_x, False)[0])
+        mean = torch.stack(self.probs).mean(0)
+        return (mean.argmax(1) == self.data.val_y).double().mean().item()

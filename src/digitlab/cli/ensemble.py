@@ -30,6 +30,47 @@ def create(
     _show(rec)
 
 
+@ensemble_app.command("build")
+def build(
+    name: str = typer.Argument(..., help="Name of the ensemble; its members are the runs NAME-m1, NAME-m2, ..."),
+    budget: str = typer.Option("30m", "--budget", help="Wall-clock time for training the pool, e.g. 30m or 1h (a stopped build resumes)."),
+    pool: str = typer.Option("pool", "--pool", help="The pool's recipes: a shipped pool (presets/ensemble/) or a YAML file."),
+    method: str = typer.Option("greedy", "--method", help="How the ensemble is chosen from the pool on validation (see create)."),
+    tta: str = typer.Option("auto", "--tta", help="auto: test-time shifts and rotations if they win on validation; off."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the first member (each next member: +1); another seed, another build."),
+    threads: int = typer.Option(2, "--threads", min=1, max=256, help="CPU threads per member's training."),
+) -> None:
+    """Train a diverse pool within a time budget, then choose the ensemble from it on validation."""
+    from ..ensemble import create_ensemble
+    from ..ensemble_build import PoolScore, build_pool, read_pool
+    from ..tune import parse_duration
+
+    budget_s = parse_duration(budget) or 0.0  # a bad duration is refused there, in one sentence
+    score = PoolScore(Ctx.store(), Ctx.models_dir, Ctx.data_dir)
+
+    def said(p: Any) -> None:
+        pool_acc = score.add(p.last)
+        console.print(
+            f"member {p.members}: {p.last} (val {pct(p.last_val_acc)}); pool mean val {pct(pool_acc)};"
+            f" {secs(p.spent_s)} spent, {secs(p.left_s)} left"
+        )
+
+    members = build_pool(name, budget_s, store=Ctx.store(), runs_dir=Ctx.runs_dir, pool=read_pool(pool), seed=seed, threads=threads,
+                         data_dir=Ctx.data_dir, on_member=said)  # fmt: skip
+    console.print(f"pool: {len(members)} members; choosing the ensemble on validation ({method})")
+    rec = create_ensemble(
+        name,
+        [m.name for m in members],
+        method,
+        tta,
+        store=Ctx.store(),
+        runs_dir=Ctx.runs_dir,
+        models_dir=Ctx.models_dir,
+        data_dir=Ctx.data_dir,
+    )
+    _show(rec)
+
+
 @ensemble_app.command("show")
 def show(name: str = typer.Argument(..., help="Ensemble (run) name.")) -> None:
     """Members, weights, validation and test accuracy, and what each member adds."""
