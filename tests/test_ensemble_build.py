@@ -65,3 +65,17 @@ def test_cli_build_trains_the_pool_then_chooses_on_validation(cli, lab, pool_fil
     assert again.code != 0 and "already exists" in again.err  # the pool is spent and the ensemble made: nothing is redone
     bad = cli("ensemble", "build", "x", "--budget", "soon")
     assert bad.code != 0 and "Duration 'soon'" in bad.err
+
+
+def test_the_runs_table_says_an_ensembles_method_and_members(lab):
+    from pathlib import Path
+
+    from digitlab.config import make_config
+    from digitlab.records import RunRecord
+
+    members = [{"run": "a", "weight": 0.5}, {"run": "b", "weight": 0.5}, {"run": "c", "weight": 0.0}]
+    rec = RunRecord(
+        id=1, name="e", status="completed", model="ensemble", dataset="mnist", config=make_config({"model": "cnn"}), run_dir=Path("e"),
+        extra={"ensemble": {"method": "greedy", "tta": True, "members": members}},
+    )  # fmt: skip
+    assert rec.key_params == "greedy, 2 of 3 members, tta"

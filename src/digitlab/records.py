@@ -153,6 +153,11 @@ class RunRecord:
 
     @property
     def key_params(self) -> str:
+        """An ensemble's method and members (its config's training parameters are the defaults, never used)."""
+        ens = self.extra.get("ensemble")
+        if self.model == "ensemble" and isinstance(ens, dict):
+            used = sum(1 for m in ens.get("members", []) if m.get("weight", 0) > 0)
+            return f"{ens.get('method')}, {used} of {len(ens.get('members', []))} members" + (", tta" if ens.get("tta") else "")
         return key_params(self.config)
 
     @property
