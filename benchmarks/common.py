@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from digitlab.evidence import machine
-from digitlab.timing import p50_ms, times_ms  # noqa: F401  (the benchmarks' timing loops)
+from digitlab.timing import times_ms  # noqa: F401  (the benchmarks' timing loop)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO = RESULTS.parents[1]

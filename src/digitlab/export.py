@@ -228,14 +228,15 @@ def engine_file(checkpoint: Path, engine: str) -> Path | None:
     """The exported file to run ``checkpoint`` with, or None for torch: ``auto`` uses ONNX Runtime where installed."""
     if engine not in ("auto", "torch", "onnx"):
         raise ExportError(f"Unknown engine {engine!r}; use auto, torch or onnx.")
-    if engine == "torch" or (engine == "auto" and not _export_installed()):
+    if engine == "torch" or (engine == "auto" and not export_installed()):
         return None
-    if not _export_installed():
+    if not export_installed():
         raise ExportError("The onnx engine needs the export extra: pip install 'digitlab[export]' (onnx, onnxscript, onnxruntime).")
     return cached_export(checkpoint)
 
 
-def _export_installed() -> bool:
+def export_installed() -> bool:
+    """Whether the export extra (onnx, onnxscript, onnxruntime) is installed."""
     import importlib.util
 
     return all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxscript", "onnxruntime"))

@@ -7,7 +7,6 @@ the app. Both need the export extra (onnx, onnxscript, onnxruntime) on the serve
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from ..export import device_model
+from ..export import device_model, export_installed
 from .errors import NoModel
 from .lab import Lab, get_lab
 
@@ -26,7 +25,7 @@ _lock = threading.Lock()  # one export at a time (the first request of a new mod
 
 
 def _files(lab: Lab) -> tuple[Path, dict[str, Any]]:
-    if not all(importlib.util.find_spec(m) for m in ("onnx", "onnxscript", "onnxruntime")):
+    if not export_installed():
         raise NoModel("Recognition on the device needs the export extra on the server: pip install 'digitlab[export]'.")
     with _lock:
         return device_model(lab.slot.current().path)

@@ -174,19 +174,13 @@ class JobQueue:
 
     def position(self, job: Job) -> int | None:
         """0 for the running job, 1.. for waiting ones, None when finished."""
-        job = self.get(job.id)  # as it is now
-        if job.status == "queued":
-            queue = self.board.queue()
-            return queue.index(job.id) + 1 if job.id in queue else None
-        return 0 if job.status == "running" else None
+        return _place(self.get(job.id), self.board.queue())  # as it is now
 
     def listing(self) -> list[dict[str, Any]]:
         """The newest jobs first, with their queue positions."""
         queue = self.board.queue()
         rows = [self.get(r.id) if r.status == "running" else Job.from_row(r) for r in self.board.listing(KEEP_FINISHED)]
-        return [
-            {**j.to_dict(), "position": queue.index(j.id) + 1 if j.id in queue else (0 if j.status == "running" else None)} for j in rows
-        ]
+        return [{**j.to_dict(), "position": _place(j, queue)} for j in rows]
 
     def cancel(self, job_id: str) -> Job:
         """A waiting job leaves the queue; a running one is asked to stop after its current batch."""
@@ -260,3 +254,10 @@ class JobQueue:
             if not job.done:
                 job.update(status="failed", message=job.message or "the job ended without a result")
             job.update(finished=time.time())
+
+
+def _place(job: Job, queue: list[str]) -> int | None:
+    """``job``'s place: 0 running, 1.. its place in ``queue`` (the waiting ids in order), None otherwise."""
+    if job.id in queue:
+        return queue.index(job.id) + 1
+    return 0 if job.status == "running" else None

@@ -52,16 +52,19 @@ export function countAtMost(ref, s) {
   return lo;
 }
 
+/** Row i of the logits (N, C): its largest value and the sum of exp(logit - largest) (float64), as both scores need. */
+function expSum(view, i) {
+  const row = view.logits.subarray(i * view.C, (i + 1) * view.C);
+  const max = Math.max(...row);
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  return { max, sum };
+}
+
 /** Maximum softmax probability per row of logits (N, C). */
 function msp(view) {
   const out = new Float32Array(view.n);
-  for (let i = 0; i < view.n; i++) {
-    const row = view.logits.subarray(i * view.C, (i + 1) * view.C);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (const v of row) sum += Math.exp(v - max);
-    out[i] = 1 / sum; // the top class's exp is 1
-  }
+  for (let i = 0; i < view.n; i++) out[i] = 1 / expSum(view, i).sum; // the top class's exp is 1
   return out;
 }
 
@@ -69,10 +72,7 @@ function msp(view) {
 function energy(view) {
   const out = new Float32Array(view.n);
   for (let i = 0; i < view.n; i++) {
-    const row = view.logits.subarray(i * view.C, (i + 1) * view.C);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (const v of row) sum += Math.exp(v - max);
+    const { max, sum } = expSum(view, i);
     out[i] = max + Math.log(sum);
   }
   return out;
