@@ -30,10 +30,10 @@ def test_the_shipped_pool_reads(tmp_path):
 def test_a_build_trains_within_its_budget_and_resumes(tmp_path, pool_file):
     store, runs = RunStore(runs_dir=tmp_path / "runs"), tmp_path / "runs"
     seen = []
-    first = build_pool("b", 1.0, store=store, runs_dir=runs, pool=read_pool(pool_file), threads=1, on_member=seen.append)
-    assert len(first) == 1 and seen[-1].members == 1 and seen[-1].left_s == 0.0  # one member overruns a 1 s budget, then it stops
+    first = build_pool("b", 0.01, store=store, runs_dir=runs, pool=read_pool(pool_file), threads=1, on_member=seen.append)
+    assert len(first) == 1 and seen[-1].members == 1 and seen[-1].left_s == 0.0  # one member overruns a 10 ms budget, then it stops
     spent = first[0].extra[TAG]["seconds"]
-    again = build_pool("b", spent + 0.5, store=store, runs_dir=runs, pool=read_pool(pool_file), threads=1)
+    again = build_pool("b", spent, store=store, runs_dir=runs, pool=read_pool(pool_file), threads=1)
     assert [r.name for r in again] == [r.name for r in first]  # already spent: nothing trained again
     budget = 2.5 * spent + 2
     more = build_pool("b", budget, store=store, runs_dir=runs, pool=read_pool(pool_file), threads=1)
