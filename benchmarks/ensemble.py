@@ -12,7 +12,8 @@ the budget and are not trained again), optionally ``--builds 3`` independent bui
     its Fashion-MNIST AUROC (combined detector): target >= 99.9 %;
   * ``predict`` of a 28x28 PNG end to end with the ensemble (the default engine), p50: target <= 10 ms.
 Every choice is made on validation by the commands; the test split is only reported here.
-Usage: python benchmarks/ensemble.py --lab DIR [--name best5] [--budget 30m] [--builds 1] [--student lenet5] [--threads 2]
+Usage: python benchmarks/ensemble.py --lab DIR [--name best5] [--budget 30m] [--builds 1] [--threads 2]
+       [--student cnn --student-config ship --student-set model_kwargs.width=24 ...]
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def main() -> None:
     ap.add_argument("--budget", default="30m")
     ap.add_argument("--builds", type=int, default=1, help="independent builds (seeds 0, 100, 200, ...); the first is the one reported")
     ap.add_argument("--student", default=None, help="model family of a student distilled from the ensemble, e.g. lenet5")
+    ap.add_argument("--student-config", default=None, help="config preset or file the student starts from, e.g. ship")
+    ap.add_argument("--student-set", nargs="*", default=[], help="the student's key=value overrides, e.g. model_kwargs.width=24")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=200)
     args = ap.parse_args()
@@ -116,7 +119,9 @@ def main() -> None:
     if args.student:
         student = f"{args.name}-student"
         if student not in {r.name for r in store.list_runs()}:
-            digitlab(lab, "distill", args.name, "--student", args.student, f"name={student}", f"threads={args.threads}")
+            config = ["--config", args.student_config] if args.student_config else []
+            taught = [f"name={student}", f"threads={args.threads}", *args.student_set]
+            digitlab(lab, "distill", args.name, "--student", args.student, *config, *taught)
         s = store.get_run(student)
         from digitlab.checkpoint import load_checkpoint, model_from_checkpoint
 

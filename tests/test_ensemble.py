@@ -20,7 +20,7 @@ from digitlab.checkpoint import load_checkpoint, model_from_checkpoint, save_che
 from digitlab.config import load_config
 from digitlab.data import load_digits
 from digitlab.ensemble import create_ensemble, member_probs
-from digitlab.ensemble_methods import fit_weights, greedy, score, uniform
+from digitlab.ensemble_methods import AUTO_CANDIDATES, fit_weights, greedy, pick_method, score, uniform
 from digitlab.errors import DigitlabError
 from digitlab.inference import ModelView, model_view
 from digitlab.models.ensemble import combine
@@ -85,6 +85,18 @@ def test_fitted_weights_beat_the_plain_mean_on_validation_nll_and_greedy_starts_
     assert any(((w * n) - (w * n).round()).abs().max() < 1e-9 for n in range(1, 26))  # draws / bag size, a bag of 25 at most
 
 
+def test_auto_picks_by_accuracy_on_held_out_halves_of_validation():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (600,), generator=g)
+    truth = torch.nn.functional.one_hot(labels, 10)
+    unequal = (torch.randn(4, 600, 10, generator=g) + torch.tensor([0.0, 0.0, 0.0, 3.0])[:, None, None] * truth).softmax(-1).double()
+    picked, held = pick_method(unequal, labels)  # three members guess: fitted weights beat the plain mean on unseen halves
+    assert set(held) == set(AUTO_CANDIDATES) and picked != "mean" and held[picked] == max(held.values())
+    assert held["mean"] < held[picked] and held == pick_method(unequal, labels)[1]  # deterministic
+    equal = (torch.randn(4, 600, 10, generator=g) + 2.0 * truth).softmax(-1).double()
+    assert pick_method(equal, labels)[0] == "mean"  # equally good members: nothing to fit, the simplest wins
+
+
 def test_vote_ties_go_to_the_likelier_class_every_time():
     # two members, one vote each for classes 0 and 1; member 1 is surer, so the tie goes to class 1
     probs = torch.tensor([[[0.6, 0.4, 0.0]], [[0.05, 0.95, 0.0]]])
@@ -98,9 +110,10 @@ def test_vote_ties_go_to_the_likelier_class_every_time():
 def test_the_choice_never_reads_test_labels(pool):
     _, _, data = pool
     shuffled = dataclasses.replace(data, test_y=data.test_y[torch.randperm(len(data.test_y), generator=torch.Generator().manual_seed(1))])
-    a = make(pool, "greedy-1", list(POOL), "greedy", data=data).extra["ensemble"]
-    b = make(pool, "greedy-2", list(POOL), "greedy", data=shuffled).extra["ensemble"]
-    assert [m["weight"] for m in a["members"]] == [m["weight"] for m in b["members"]]
+    a = make(pool, "auto-1", list(POOL), "auto", data=data).extra["ensemble"]
+    b = make(pool, "auto-2", list(POOL), "auto", data=shuffled).extra["ensemble"]
+    assert a["method"] in AUTO_CANDIDATES and a["held_out"][a["method"]] == max(a["held_out"].values())
+    assert [m["weight"] for m in a["members"]] == [m["weight"] for m in b["members"]] and a["held_out"] == b["held_out"]
     assert a["val_acc"] == b["val_acc"] and a["test_acc"] != b["test_acc"]  # the test labels changed only the report
 
 

@@ -24,7 +24,7 @@ from .catalog import resolve
 from .checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from .config import TrainConfig, make_config
 from .data import DigitData, load_digits
-from .ensemble_methods import WEIGHTS, score
+from .ensemble_methods import WEIGHTS, pick_method, score
 from .errors import DigitlabError, ModelError, RunError
 from .evidence import versions
 from .fsio import write_atomic
@@ -41,6 +41,7 @@ from .runner import evidence, new_run_dir
 from .store import RunStore
 
 TTA_CHOICES = ("auto", "off")
+CHOICES = (*METHODS, "auto")  # auto: the method with the best held-out validation accuracy (ensemble_methods.pick_method)
 MODEL = "ensemble"
 
 
@@ -62,8 +63,9 @@ class Member:
 
 @dataclass
 class Choice:
-    """What validation decided: weights over the pool (M,), test-time views, and the figures behind it."""
+    """What validation decided: the method, weights over the pool (M,), test-time views, and the figures behind it."""
 
+    method: str
     weights: torch.Tensor
     tta: bool
     val_acc: float
@@ -71,6 +73,7 @@ class Choice:
     member_val_acc: list[float]
     without: list[float | None]  # validation accuracy of the ensemble without each member (None: unused, or alone)
     tta_val_acc: dict[str, float | None]
+    held_out: dict[str, float]  # auto: each candidate method's held-out validation accuracy (empty otherwise)
 
 
 def load_members(refs: list[str], store: RunStore, models_dir: Path = Path("models")) -> list[Member]:
@@ -124,8 +127,10 @@ def member_probs(nets: list[DigitNet], norms: list[dict[str, float]], images: to
 
 def choose(probs: torch.Tensor, labels: torch.Tensor, method: str, probs_tta: torch.Tensor | None = None) -> Choice:
     """Weights by ``method`` on validation ``probs (M, N, C)``; test-time views (``probs_tta``) only if they raise accuracy."""
-    if method not in METHODS:
-        raise ModelError(f"Unknown ensemble method {method!r}; use one of {', '.join(METHODS)}.")
+    _check_method(method)
+    held_out: dict[str, float] = {}
+    if method == "auto":
+        method, held_out = pick_method(probs, labels)
     weights = WEIGHTS[method](probs, labels)
     acc, nll = score(probs, weights, labels, method)
     tta_val: dict[str, float | None] = {"off": acc, "on": None}
@@ -138,7 +143,12 @@ def choose(probs: torch.Tensor, labels: torch.Tensor, method: str, probs_tta: to
             use_tta, probs, weights, acc, nll = True, probs_tta, weights_tta, acc_tta, nll_tta
     member_acc = [(p.argmax(1) == labels).double().mean().item() for p in probs]
     without = [_without(probs, weights, labels, method, i) for i in range(len(weights))]
-    return Choice(weights, use_tta, acc, nll, member_acc, without, tta_val)
+    return Choice(method, weights, use_tta, acc, nll, member_acc, without, tta_val, held_out)
+
+
+def _check_method(method: str) -> None:
+    if method not in CHOICES:
+        raise ModelError(f"Unknown ensemble method {method!r}; use one of {', '.join(CHOICES)}.")
 
 
 def _without(probs: torch.Tensor, weights: torch.Tensor, labels: torch.Tensor, method: str, i: int) -> float | None:
@@ -163,8 +173,7 @@ def create_ensemble(
     data: DigitData | None = None,
 ) -> RunRecord:
     """Choose an ensemble of ``refs`` on validation and record it as run ``name`` (see module doc); returns its record."""
-    if method not in METHODS:
-        raise ModelError(f"Unknown ensemble method {method!r}; use one of {', '.join(METHODS)}.")
+    _check_method(method)
     if tta not in TTA_CHOICES:
         raise ModelError(f"--tta {tta!r} is not a choice; use auto (kept only if it wins on validation) or off.")
     t0 = time.perf_counter()
@@ -178,6 +187,7 @@ def create_ensemble(
     probs = member_probs(nets, norms, data.val_x, False)
     probs_tta = member_probs(nets, norms, data.val_x, True) if tta == "auto" else None
     choice = choose(probs, data.val_y, method, probs_tta)
+    method = choice.method  # auto: the method it picked
     keep = [i for i in range(len(members)) if choice.weights[i] > 0]
     weights = [float(choice.weights[i]) for i in keep]
     net = EnsembleNet([nets[i] for i in keep], [norms[i] for i in keep], weights, method, len(members[0].ckpt["classes"]), choice.tta)
@@ -287,6 +297,6 @@ def _extra(members: list[Member], choice: Choice, method: str, summary: dict[str
         for m, w, a, wo in zip(members, choice.weights.tolist(), choice.member_val_acc, choice.without)
     ]
     return {
-        "method": method, "tta": choice.tta, "tta_val_acc": choice.tta_val_acc, "members": rows,
+        "method": method, "tta": choice.tta, "tta_val_acc": choice.tta_val_acc, "members": rows, "held_out": choice.held_out,
         "val_acc": summary["val_acc"], "test_acc": summary["test_acc"], "test_per_class_acc": summary["test_per_class_acc"],
     }  # fmt: skip

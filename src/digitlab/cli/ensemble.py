@@ -18,7 +18,11 @@ def create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Name of the new ensemble (a run name: letters, digits, '.', '_', '-')."),
     members: list[str] = typer.Option(..., "--members", "-m", help="Runs, promoted models or checkpoint files: --members a b c."),
-    method: str = typer.Option("mean", "--method", help="mean | vote | weights (fit on validation) | greedy (Caruana et al. 2004)."),
+    method: str = typer.Option(
+        "mean",
+        "--method",
+        help="mean | vote | weights (fit on validation) | greedy (Caruana et al. 2004) | auto (best held out on validation).",
+    ),
     tta: str = typer.Option("auto", "--tta", help="auto: small shifts and rotations, kept only if they win on validation; off."),
 ) -> None:
     """Combine runs into one model; every choice is made on their shared validation split, the test split is only reported."""
@@ -35,7 +39,7 @@ def build(
     name: str = typer.Argument(..., help="Name of the ensemble; its members are the runs NAME-m1, NAME-m2, ..."),
     budget: str = typer.Option("30m", "--budget", help="Wall-clock time for training the pool, e.g. 30m or 1h (a stopped build resumes)."),
     pool: str = typer.Option("pool", "--pool", help="The pool's recipes: a shipped pool (presets/ensemble/) or a YAML file."),
-    method: str = typer.Option("greedy", "--method", help="How the ensemble is chosen from the pool on validation (see create)."),
+    method: str = typer.Option("auto", "--method", help="How the ensemble is chosen from the pool on validation (see create)."),
     tta: str = typer.Option("auto", "--tta", help="auto: test-time shifts and rotations if they win on validation; off."),
     seed: int = typer.Option(0, "--seed", help="Seed of the first member (each next member: +1); another seed, another build."),
     threads: int = typer.Option(2, "--threads", min=1, max=256, help="CPU threads per member's training."),
@@ -93,6 +97,9 @@ def _show(rec: Any) -> None:
         f" ({secs(rec.train_seconds)})"
     )
     console.print(table(title, ["member", "model", "weight", "val acc alone", "adds (val acc without it)"], rows))
+    if e.get("held_out"):
+        held = ", ".join(f"{m} {pct(a)}" for m, a in e["held_out"].items())
+        console.print(f"method chosen by accuracy held out on validation (fit on one half, scored on the other): {held}")
     views = e["tta_val_acc"]
     if views.get("on") is not None:
         console.print(f"test-time views on validation: {pct(views['off'])} without, {pct(views['on'])} with")
