@@ -370,3 +370,46 @@ def test_first_load_is_small(browser, server):
         assert 0 < total <= 500_000, total
     finally:
         context.close()
+
+
+def test_generate_tab_draws_downloads_and_replays_the_epochs(page, server, shot):
+    """Issue 14: a tiny generator (2 epochs), a grid of sevens with its time and download, a walk, the epochs' grids."""
+    from digitlab.config import make_gen_config
+    from digitlab.gen_runner import run_generator
+    from digitlab.store import RunStore
+
+    tiny = {
+        "name": "gan-e2e", "model": "cdcgan", "model_kwargs": {"width": 8, "latent_dim": 16}, "epochs": 2, "batch_size": 64,
+        "train_subset": 256, "val_size": 300, "eval_samples": 100, "final_samples": 100, "threads": 1,
+    }  # fmt: skip
+    run_generator(
+        make_gen_config(tiny), runs_dir=server.runs, store=RunStore(runs_dir=server.runs), models_dir=server.runs.parent / "models"
+    )
+    page.click("[data-tab=generate]")
+    page.locator("#gen-run option[value='gan-e2e']").wait_for(state="attached", timeout=TIMEOUT_MS)
+    page.select_option("#gen-run", "gan-e2e")
+    page.select_option("#gen-digit", "7")
+    page.fill("#gen-n", "8")
+    page.click("#gen-go")
+    grid = page.locator("#gen-result img.gen-grid")
+    grid.wait_for(timeout=TIMEOUT_MS)
+    assert grid.evaluate("(i) => i.decode().then(() => i.naturalWidth)") == (8 * 30 + 2) * 4  # a row of 8 sevens, 4x larger
+    assert page.locator("[data-testid=gen-took]").inner_text().startswith("8 digits sampled in")
+    with page.expect_download() as download:
+        page.click("[data-testid=gen-download]")
+    assert download.value.suggested_filename == "digitlab-7s.png"
+    page.check("#gen-walk")
+    page.select_option("#gen-from", "1")
+    page.select_option("#gen-to", "9")
+    page.click("#gen-go")
+    page.locator("[data-testid=gen-download] >> text=digitlab-1-to-9.png").wait_for(timeout=TIMEOUT_MS)
+    caption = page.locator("[data-testid=gen-epoch-caption]")
+    assert caption.inner_text().startswith("Epoch 2 of 2: Fréchet distance")
+    page.locator("#gen-run-detail input[type=range]").fill("1")
+    assert caption.inner_text().startswith("Epoch 1 of 2: Fréchet distance")
+    assert page.locator("#gen-run-detail img.gen-epoch").evaluate("(i) => i.decode().then(() => i.naturalWidth)") > 0
+    shot(page, "generate")
+    page.select_option("#lang", "zh")
+    assert page.locator("[data-tab=generate]").inner_text() == "生成"
+    assert caption.inner_text().startswith("第 2 轮（共 2 轮）")
+    page.select_option("#lang", "en")

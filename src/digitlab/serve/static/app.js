@@ -1,6 +1,7 @@
 // digitlab in a browser: tabs, language, server info, and the service worker that keeps the shell offline.
 import { adoptTokenFromUrl, api, setToken, token } from './js/api.js';
 import { $, fill, h } from './js/dom.js';
+import { initGenerate, refreshGenerators, relabelGenerate } from './js/generate.js';
 import { initialLanguage, setLanguage, t } from './js/i18n.js';
 import { initModels, refreshModels, relabelModels } from './js/models.js';
 import { initRecognise, isStatic, relabelRecognise } from './js/recognise.js';
@@ -9,8 +10,10 @@ import { state } from './js/state.js';
 import { refreshStudies, relabelStudies } from './js/studies.js';
 import { loadTrainForm, refreshQueue, relabelTrain } from './js/train.js';
 
-const TABS = ['recognise', 'runs', 'train', 'models'];
-const ON_SHOW = { runs: () => { refreshRuns(); refreshStudies(); }, train: refreshQueue, models: refreshModels };
+const TABS = ['recognise', 'runs', 'train', 'models', 'generate'];
+const ON_SHOW = {
+  runs: () => { refreshRuns(); refreshStudies(); }, train: refreshQueue, models: refreshModels, generate: refreshGenerators,
+};
 
 function showTab(name) {
   state.tab = TABS.includes(name) ? name : 'recognise';
@@ -46,6 +49,7 @@ function relabel(lang) {
   relabelStudies();
   relabelTrain();
   relabelModels();
+  relabelGenerate();
 }
 
 // The offline notice shows when the browser says it is offline, or when the server cannot be reached at all
@@ -90,6 +94,7 @@ function main() {
   if (!isStatic()) {
     initRuns();
     initModels();
+    initGenerate();
     loadTrainForm();
     loadInfo();
   }
