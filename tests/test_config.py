@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from digitlab.config import FIELDS, TrainConfig, load_config, param_rows, params_markdown, parse_overrides
+from digitlab.config import FIELDS, GenConfig, TrainConfig, load_config, load_gen_config, param_rows, params_markdown, parse_overrides
 from digitlab.errors import ConfigError
+from digitlab.generators import list_generators
 from digitlab.presets import list_presets, preset_dir, resolve_preset
 
 
@@ -45,13 +46,28 @@ def test_params_markdown_has_a_row_per_field():
 
 
 # search/ holds tuning spaces and ensemble/ the pools of `ensemble build` (tests/test_ensemble_build.py reads them)
-TRAIN_CONFIGS = sorted(p for p in preset_dir("config").rglob("*.yaml") if not {"search", "ensemble"} & set(p.parts))
+TRAIN_CONFIGS = sorted(p for p in preset_dir("config").rglob("*.yaml") if not {"search", "ensemble", "gan"} & set(p.parts))
+GAN_CONFIGS = sorted(preset_dir("gan").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", TRAIN_CONFIGS, ids=lambda p: str(p.relative_to(preset_dir("config"))))
 def test_committed_configs_load(path):
     cfg = load_config(path)
     assert isinstance(cfg, TrainConfig)
+
+
+@pytest.mark.parametrize("path", GAN_CONFIGS, ids=lambda p: p.stem)
+def test_committed_gan_configs_load_and_name_their_family(path):
+    cfg = load_gen_config(path.stem)
+    assert isinstance(cfg, GenConfig) and cfg.model == path.stem and cfg.model in list_generators()
+
+
+def test_gan_config_is_strict_and_says_what_a_parameter_means():
+    with pytest.raises(ConfigError, match="Did you mean lr_d"):
+        load_gen_config(None, ["lrd=0.001"])
+    with pytest.raises(ConfigError, match="discriminator"):
+        load_gen_config("cdcgan", ["lr_d=-1"])
+    assert {r["name"] for r in param_rows(GenConfig)} >= {"judge", "eval_samples", "lr_d", "seed", "val_size"}
 
 
 def test_configs_folder_is_not_empty():

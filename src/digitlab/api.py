@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import resolve
-from .config import TrainConfig, load_config, make_config
+from .config import GenConfig, TrainConfig, load_config, make_config
 from .errors import ConfigError
 from .export import engine_file
 from .recognize.predictor import Answer, Predictor
@@ -60,7 +60,7 @@ class Run:
         return self.record.folder
 
     @property
-    def config(self) -> TrainConfig:
+    def config(self) -> TrainConfig | GenConfig:
         return self.record.config
 
     @property

@@ -4,6 +4,7 @@ A checkpoint is a plain dict of tensors and primitives: ``format``, ``model``,
 ``model_kwargs``, ``state_dict``, ``config``, ``norm`` (mean/std), ``classes``,
 ``metrics``, ``versions`` and, in ``last.pt`` only, ``train_state`` for resuming. An ensemble (``model`` is
 ``"ensemble"``) also holds ``ensemble``: its members' architectures and norms, weights, method and test-time views.
+A generator's checkpoint (``digitlab gan train``) says ``task: "generate"``; its ``model`` is a registered generator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from .errors import CheckpointError
 from .fsio import atomic_path
+from .generators import Generative, create_generator
 from .models import DigitNet, create_model
 from .models.ensemble import ensemble_from_spec
 
@@ -61,6 +63,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def model_from_checkpoint(ckpt: dict[str, Any]) -> DigitNet:
     """Rebuild the network of a loaded checkpoint, in eval mode."""
+    if ckpt.get("task") == "generate":
+        raise CheckpointError(
+            f"This checkpoint is a generator ({ckpt['model']}) that writes digits, not a classifier that reads them; use `digitlab generate`."
+        )
     if ckpt["model"] == "ensemble":
         if not isinstance(ckpt.get("ensemble"), dict):
             raise CheckpointError("This ensemble checkpoint has no 'ensemble' entry (members, weights, method); it is damaged.")
@@ -71,4 +77,18 @@ def model_from_checkpoint(ckpt: dict[str, Any]) -> DigitNet:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
         raise CheckpointError(f"Checkpoint weights do not fit model {ckpt['model']!r}: {str(err).splitlines()[0]}") from err
+    return model.eval()
+
+
+def generator_from_checkpoint(ckpt: dict[str, Any]) -> Generative:
+    """Rebuild the generator of a loaded generative checkpoint (``task: generate``), in eval mode."""
+    if ckpt.get("task") != "generate":
+        raise CheckpointError(
+            f"This checkpoint is a classifier ({ckpt['model']}), not a generator; `digitlab runs --task generate` lists the generators."
+        )
+    model = create_generator(ckpt["model"], num_classes=len(ckpt["classes"]), **ckpt["model_kwargs"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"Checkpoint weights do not fit generator {ckpt['model']!r}: {str(err).splitlines()[0]}") from err
     return model.eval()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -24,8 +24,8 @@ def P(default: Any, meaning: str, *, unit: str = "", tunable: bool = True, **rng
     return Field(default, description=meaning, json_schema_extra={"unit": unit, "tunable": tunable}, **rng)
 
 
-class TrainConfig(BaseModel):
-    """Everything that decides a training run. Field order is the order of ``digitlab params``."""
+class RunBase(BaseModel):
+    """What every recorded run has, classifier or generator: its identity and its data (these fields come first)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -51,6 +51,11 @@ class TrainConfig(BaseModel):
     )
     split_seed: int = P(0, "Seed of the train/validation split (keep fixed to compare runs)", tunable=False, ge=0)
     train_subset: int = P(0, "Use only this many training images (0 = all); for quick experiments", unit="images", ge=0, tunable=False)
+
+
+class TrainConfig(RunBase):
+    """Everything that decides a training run. Field order is the order of ``digitlab params``."""
+
     # --- model ---
     model: str = P("cnn", "Registered model name (see `digitlab summary` / `digitlab zoo`)")
     model_kwargs: dict[str, Any] = P({}, "Keyword arguments of the model factory, e.g. {width: 64}")
@@ -112,6 +117,21 @@ class TrainConfig(BaseModel):
         False,
         "Run the teacher on every augmented batch, so teacher and student see the same picture (costs a teacher forward pass per batch), instead of once on the unaugmented training images",
     )
+    # --- adversarial training (Madry et al. 2018) and generated digits as extra data (issue 14) ---
+    adv_train: Literal["off", "fgsm", "pgd"] = P(
+        "off",
+        "Train on adversarial versions of a share of each batch (after augmentation): fgsm (one gradient step, Goodfellow et al. 2015) or pgd (adv_steps projected steps from a random start, Madry et al. 2018)",
+        tunable=False,
+    )
+    adv_eps: float = P(0.1, "L-inf budget of the adversarial training pictures, in pixel intensity (0.1 = a tenth of full ink)", ge=0, le=1)
+    adv_steps: int = P(
+        7, "PGD steps per adversarial batch (adv_train=pgd; each costs one more forward and backward pass)", unit="steps", ge=1, le=100
+    )
+    adv_share: float = P(0.5, "Share of each training batch replaced by its adversarial version (with adv_train)", gt=0, le=1)
+    gen_source: str | None = P(
+        None, "Generative run (or its checkpoint) whose new digits join every training batch (None = real digits only)", tunable=False
+    )
+    gen_share: float = P(0.0, "Share of each training batch drawn fresh from gen_source, digits of every class alike (0 = off)", ge=0, lt=1)
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")
     rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)
@@ -131,7 +151,57 @@ class TrainConfig(BaseModel):
         return out
 
 
+class GenConfig(RunBase):
+    """Everything that decides a generative run (``digitlab gan train``): a class-conditional model of digits."""
+
+    # --- model ---
+    model: str = P("cdcgan", "Registered generator family (`digitlab gan list`)")
+    model_kwargs: dict[str, Any] = P({}, "Keyword arguments of the generator factory, e.g. {latent_dim: 64, width: 64}")
+    # --- optimisation (Adam for every part) ---
+    epochs: int = P(20, "Passes over the training split", unit="epochs", ge=1, le=1000)
+    budget_minutes: float = P(
+        0.0,
+        "Stop after the epoch that brings training and measuring past this time (0 = no limit); the epochs are a ceiling then",
+        unit="minutes",
+        ge=0,
+        le=10080,
+    )
+    batch_size: int = P(128, "Real images per step", unit="images", ge=2, le=65536)
+    lr: float = P(2e-4, "Learning rate of the generator (of the whole model for non-adversarial families)", gt=0, le=1)
+    lr_d: float = P(2e-4, "Learning rate of the discriminator or critic (adversarial families)", gt=0, le=1)
+    beta1: float = P(0.5, "Adam first-moment decay (0.5 for DCGAN, Radford et al. 2016; 0 for WGAN-GP)", ge=0, lt=1)
+    beta2: float = P(0.999, "Adam second-moment decay (0.9 for WGAN-GP, Gulrajani et al. 2017)", ge=0, lt=1)
+    # --- quality, measured in the lab's own feature space ---
+    judge: str = P(
+        "ship",
+        "Frozen lab classifier whose penultimate features and answers measure quality: a run, promoted model, checkpoint, or ship (the packaged model)",
+        tunable=False,
+    )
+    eval_samples: int = P(
+        2000,
+        "Digits generated after each epoch and compared with the validation split (Fréchet distance, precision/recall, the judge's accuracy); the epoch with the lowest distance is kept as best",
+        unit="images",
+        ge=100,
+        le=60000,
+        tunable=False,
+    )
+    final_samples: int = P(
+        10000,
+        "Digits generated at the end and compared with the test split (the reported figures)",
+        unit="images",
+        ge=100,
+        le=60000,
+        tunable=False,
+    )
+    grid_columns: int = P(
+        8, "Samples per digit in the fixed-noise grid saved after each epoch (one row per digit)", unit="images", ge=1, le=32, tunable=False
+    )
+    # --- machine ---
+    threads: int = P(0, "CPU threads for torch (0 = all cores)", tunable=False, ge=0)
+
+
 FIELDS = TrainConfig.model_fields
+S = TypeVar("S", bound=RunBase)
 
 
 def schema_extra(f: Any) -> dict[str, Any]:
@@ -140,10 +210,10 @@ def schema_extra(f: Any) -> dict[str, Any]:
     return extra if isinstance(extra, dict) else {}
 
 
-def param_rows() -> list[dict[str, str]]:
-    """One row per parameter: name, type, default, range, unit, tunable, meaning."""
+def param_rows(schema: type[RunBase] = TrainConfig) -> list[dict[str, str]]:
+    """One row per parameter of ``schema``: name, type, default, range, unit, tunable, meaning."""
     rows = []
-    for name, f in FIELDS.items():
+    for name, f in schema.model_fields.items():
         extra = schema_extra(f)
         bounds = {k: getattr(m, k) for m in f.metadata for k in ("gt", "ge", "lt", "le", "pattern") if hasattr(m, k)}
         rows.append(
@@ -277,18 +347,28 @@ def make_config(data: dict[str, Any], strict: bool = False) -> TrainConfig:
     ``strict``: no type coercion (``true`` is not an int, ``'0.01'`` not a float; an int is still a float), for
     values typed by a person in YAML; JSON from the API and stored configs are validated as before.
     """
-    unknown = [k for k in data if k not in FIELDS]
+    return _validate(TrainConfig, data, strict, "`digitlab params`")
+
+
+def make_gen_config(data: dict[str, Any], strict: bool = False) -> GenConfig:
+    """Validate a plain dict into a GenConfig (as ``make_config`` does for training runs)."""
+    return _validate(GenConfig, data, strict, "`digitlab params --task generate`")
+
+
+def _validate(schema: type[S], data: dict[str, Any], strict: bool, lister: str) -> S:
+    fields = schema.model_fields
+    unknown = [k for k in data if k not in fields]
     if unknown:
         k = unknown[0]
-        close = difflib.get_close_matches(k, FIELDS, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else " Run `digitlab params` to list them."
+        close = difflib.get_close_matches(k, fields, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else f" Run {lister} to list them."
         raise ConfigError(f"Unknown parameter {k!r}.{hint}")
     try:
-        return TrainConfig.model_validate(data, strict=strict)
+        return schema.model_validate(data, strict=strict)
     except ValidationError as err:
         e = err.errors()[0]
         key = ".".join(str(x) for x in e["loc"]) or "config"
-        meaning = FIELDS[str(e["loc"][0])].description if e["loc"] and e["loc"][0] in FIELDS else ""
+        meaning = fields[str(e["loc"][0])].description if e["loc"] and e["loc"][0] in fields else ""
         msg = e["msg"][:1].lower() + e["msg"][1:]
         raise ConfigError(f"{key}={e.get('input')!r} is invalid: {msg} ({meaning}).") from err
 
@@ -302,8 +382,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return make_config(data, strict=True)
 
 
+def load_gen_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GenConfig:
+    """Defaults <- YAML file (a path or a shipped preset of ``presets/gan/`` by name) <- ``key=value`` overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = read_yaml(resolve_preset(path, "gan", label="GAN config"))
+    return make_gen_config(merge_config(data, parse_overrides(overrides or [])), strict=True)
+
+
 def params_markdown() -> str:
-    """``docs/params.md``: the parameter table, generated from the schema."""
+    """``docs/params.md``: the parameter tables (training runs, then generative runs), generated from the schema."""
     cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
     lines = [
         "# Parameters",
@@ -313,6 +401,7 @@ def params_markdown() -> str:
         "| " + " | ".join(cols) + " |",
         "|" + "---|" * len(cols),
     ]
-    for row in param_rows():
-        lines.append("| " + " | ".join(row[c].replace("|", "\\|") for c in cols) + " |")
+    for title, schema in (("", TrainConfig), ("## Generative runs (`digitlab gan train`, `digitlab params --task generate`)", GenConfig)):
+        lines += ["", title, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] if title else []
+        lines += ["| " + " | ".join(row[c].replace("|", "\\|") for c in cols) + " |" for row in param_rows(schema)]
     return "\n".join(lines) + "\n"

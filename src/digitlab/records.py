@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
+from .config import GenConfig, TrainConfig
 from .data import DigitData
 from .models import DigitNet
 
@@ -30,6 +30,23 @@ EPOCH_METRICS = (
     "images_per_s",
 )
 CSV_FIELDS = ("epoch", *EPOCH_METRICS)
+# A generative run's per-epoch figures (``digitlab gan train``): losses, the discriminator's share of right calls, and
+# the quality of the epoch's samples against the validation split in the judge's feature space (gen_metrics.py).
+GEN_EPOCH_METRICS = (
+    "g_loss",
+    "d_loss",
+    "d_acc",
+    "fid",
+    "class_acc",
+    "precision",
+    "recall",
+    "lr",
+    "train_seconds",
+    "eval_seconds",
+    "images_per_s",
+)
+GEN_CSV_FIELDS = ("epoch", *GEN_EPOCH_METRICS)
+TASKS = ("classify", "generate")  # what a run trains: a classifier (TrainConfig) or a generator (GenConfig)
 FINAL_STATUSES = ("completed", "early-stopped", "pruned")  # nothing left to resume
 STALE_AFTER_S = 90.0  # a "running" run whose heartbeat is older than this was killed (heartbeats come every 15 s)
 
@@ -79,6 +96,11 @@ class RunFolder:
         return self.path / "plots"
 
     @property
+    def samples(self) -> Path:
+        """A generative run's sample grids, one per epoch (``epoch-003.png``): the same noise each time."""
+        return self.path / "samples"
+
+    @property
     def ood(self) -> Path:
         """Results of ``digitlab ood-eval`` on this run."""
         return self.path / "ood.json"
@@ -110,21 +132,24 @@ class TrainResult:
 AfterRun = Callable[[RunFolder, TrainConfig, DigitData, TrainResult], object]
 
 
-def key_params(cfg: TrainConfig) -> str:
+def key_params(cfg: TrainConfig | GenConfig) -> str:
     """The few parameters that tell runs apart at a glance (runs table, web app)."""
+    if isinstance(cfg, GenConfig):
+        return f"adam lr={cfg.lr:g}/{cfg.lr_d:g} bs={cfg.batch_size} ep={cfg.epochs}"
     return f"{cfg.optimizer} lr={cfg.lr:g} bs={cfg.batch_size} ep={cfg.epochs}"
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run as the database holds it, decoded: ``config`` is a TrainConfig, ``versions`` and ``extra`` are dicts."""
+    """One run as the database holds it, decoded: ``config`` is a TrainConfig (a GenConfig for a generative run),
+    ``versions`` and ``extra`` are dicts."""
 
     id: int
     name: str
     status: str  # running | completed | early-stopped | interrupted | failed | pruned
     model: str
     dataset: str
-    config: TrainConfig
+    config: TrainConfig | GenConfig
     run_dir: Path
     generation: int | None = None
     parent: str | None = None
@@ -146,6 +171,7 @@ class RunRecord:
     test_loss: float | None = None
     message: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str = "classify"  # one of TASKS
 
     @property
     def folder(self) -> RunFolder:

@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from .catalog import resolve
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import generator_from_checkpoint, load_checkpoint, model_from_checkpoint
 from .config import TrainConfig, make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError, RunFailed
@@ -84,10 +84,10 @@ class Recorder:
         )  # fmt: skip
 
 
-def write_metrics_csv(folder: RunFolder, rows: Sequence[dict[str, Any]]) -> None:
-    """``metrics.csv``: one line per epoch, the columns of :data:`~digitlab.records.CSV_FIELDS`."""
+def write_metrics_csv(folder: RunFolder, rows: Sequence[dict[str, Any]], fields: Sequence[str] = CSV_FIELDS) -> None:
+    """``metrics.csv``: one line per epoch, the columns ``fields`` (:data:`~digitlab.records.CSV_FIELDS` for classifiers)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(buf, fields, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
     write_atomic(folder.metrics, buf.getvalue())
@@ -128,7 +128,7 @@ def run_training(
     """
     check_model_args(cfg.model, cfg.model_kwargs)
     store = store or RunStore(runs_dir=runs_dir)
-    data, taught = with_teacher(cfg, run_data(cfg, data, data_dir), store, models_dir)
+    data, taught = with_teacher(cfg, run_data(cfg, data, data_dir, store, models_dir), store, models_dir)
     folder = new_run_dir(runs_dir, cfg.name, cfg.model)
     cfg = cfg.model_copy(update={"name": folder.name})
     ev = evidence()
@@ -166,6 +166,8 @@ def resume_training(
     """
     store = store or RunStore(runs_dir=runs_dir)
     rec = store.get_run(Path(name).name)
+    if rec.task == "generate":
+        raise RunError(f"Run {rec.name!r} trains a generator; resume it with `digitlab gan resume {rec.name}`.")
     if rec.status in FINAL_STATUSES:
         raise RunError(f"Run {rec.name!r} is already {rec.status}; nothing to resume.")
     folder = rec.folder
@@ -174,19 +176,52 @@ def resume_training(
             raise RunError(f"Run {rec.name!r} has no weights/last.pt (it stopped before its first epoch ended); start it again instead.")
         ckpt = load_checkpoint(folder.last)
         cfg = make_config(ckpt["config"])
-        data, _ = with_teacher(cfg, run_data(cfg, None, data_dir), store, models_dir, rec.extra.get("teacher"))
+        data, _ = with_teacher(cfg, run_data(cfg, None, data_dir, store, models_dir), store, models_dir, rec.extra.get("teacher"))
         store.update_run(rec.id, status="running", message=None)
         return rec.name, _execute(cfg, store, rec.id, folder, data, progress, hooks, after, ckpt)
 
 
-def run_data(cfg: TrainConfig, data: DigitData | None, data_dir: str | None) -> DigitData:
-    """The run's data (given, or loaded), with the real non-digits for outlier exposure when its config asks for them."""
+def run_data(
+    cfg: TrainConfig, data: DigitData | None, data_dir: str | None, store: RunStore | None = None, models_dir: Path = Path("models")
+) -> DigitData:
+    """The run's data (given, or loaded), with the real non-digits for outlier exposure and the generator of
+    ``gen_source`` when its config asks for them."""
     data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
     if cfg.outlier_exposure > 0 and cfg.real_outliers > 0 and data.outliers is None:
         from .recognize.negatives import negatives28  # made once from installed packages, then cached
 
         data = dataclasses.replace(data, outliers=negatives28("train", seed=cfg.split_seed))
+    if cfg.gen_share > 0 and data.generated is None:
+        data = dataclasses.replace(data, generated=generated_source(cfg, data, store, models_dir))
     return data
+
+
+def generated_source(
+    cfg: TrainConfig, data: DigitData, store: RunStore | None, models_dir: Path
+) -> Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]:
+    """``gen_source``'s frozen generator as ``(n, rng) -> (digits (n, 1, 28, 28) in [0, 1], labels (n,))``, classes uniform."""
+    if cfg.gen_source is None:
+        raise ConfigError(
+            f"gen_share={cfg.gen_share} asks for generated digits but gen_source names no generative run; set gen_source=RUN."
+        )
+    if cfg.teacher is not None and not cfg.distill_online:
+        raise ConfigError("A teacher's outputs are computed once on the real training images; with gen_source set distill_online=true.")
+    try:
+        model = generator_from_checkpoint(load_checkpoint(resolve(cfg.gen_source, store, models_dir)))
+    except DigitlabError as err:
+        msg = str(err)
+        raise type(err)(f"gen_source {cfg.gen_source!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
+    if model.num_classes != len(data.classes):
+        raise ConfigError(
+            f"gen_source {cfg.gen_source!r} writes {model.num_classes} classes, not the {len(data.classes)} of {cfg.dataset}."
+        )
+
+    @torch.no_grad()
+    def draw(n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.randint(model.num_classes, (n,), generator=rng)
+        return model.sample(model.noise(n, rng), labels), labels
+
+    return draw
 
 
 def with_teacher(

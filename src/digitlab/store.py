@@ -21,9 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
-from .config import TrainConfig, make_config
+from .config import GenConfig, TrainConfig, make_config, make_gen_config
 from .errors import RunError, StoreError
-from .records import EPOCH_METRICS, RunRecord
+from .records import EPOCH_METRICS, GEN_EPOCH_METRICS, RunRecord
+
+EPOCH_COLUMNS = (*EPOCH_METRICS, *(c for c in GEN_EPOCH_METRICS if c not in EPOCH_METRICS))  # one table for both tasks
 
 meta = sa.MetaData()
 BUSY_TIMEOUT_S = 30.0  # how long a SQLite writer waits for another process's lock before "locked"
@@ -59,13 +61,14 @@ runs = sa.Table(
     sa.Column("test_loss", sa.Float),  # at the best validation epoch
     sa.Column("message", sa.Text),
     sa.Column("extra", sa.Text),  # JSON: study/trial links, ood results, ...
+    sa.Column("task", sa.String(16)),  # classify | generate (NULL in databases made before: classify)
 )
 epochs = sa.Table(
     "epochs",
     meta,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, primary_key=True),
-    *[sa.Column(c, sa.Float) for c in EPOCH_METRICS],
+    *[sa.Column(c, sa.Float) for c in EPOCH_COLUMNS],
 )
 promoted = sa.Table(
     "promoted",
@@ -96,7 +99,8 @@ def _row(r: Any) -> dict[str, Any]:
 def _record(r: Any) -> RunRecord:
     """A database row decoded once: config, versions and extras parsed, the run folder a Path."""
     row = dict(r._mapping)
-    row["config"] = make_config(json.loads(row["config"]))
+    row["task"] = row["task"] or "classify"
+    row["config"] = (make_gen_config if row["task"] == "generate" else make_config)(json.loads(row["config"]))
     row["versions"] = json.loads(row["versions"] or "{}")
     row["extra"] = json.loads(row["extra"] or "{}")
     row["run_dir"] = Path(row["run_dir"] or "")
@@ -158,10 +162,11 @@ class RunStore:
                     raise _store_error(self.url, err) from err
 
     # -- runs
-    def create_run(self, name: str, config: TrainConfig, run_dir: str, evidence: dict[str, Any]) -> int:
-        """Insert a ``running`` run; the name must be new."""
+    def create_run(self, name: str, config: TrainConfig | GenConfig, run_dir: str, evidence: dict[str, Any]) -> int:
+        """Insert a ``running`` run (a generative one for a GenConfig); the name must be new."""
         values = dict(
             name=name,
+            task="generate" if isinstance(config, GenConfig) else "classify",
             status="running",
             model=config.model,
             dataset=config.dataset,
@@ -196,7 +201,7 @@ class RunStore:
         """Record one epoch's metrics (replacing a row of the same epoch, as a resumed run rewrites it)."""
         with self._tx() as c:
             c.execute(epochs.delete().where(epochs.c.run_id == run_id, epochs.c.epoch >= m["epoch"]))
-            c.execute(epochs.insert().values(run_id=run_id, epoch=m["epoch"], **{k: _num(m.get(k)) for k in EPOCH_METRICS}))
+            c.execute(epochs.insert().values(run_id=run_id, epoch=m["epoch"], **{k: _num(m.get(k)) for k in EPOCH_COLUMNS}))
             c.execute(runs.update().where(runs.c.id == run_id).values(epochs_done=m["epoch"]))
 
     def beat(self, run_id: int, pid: int | None = None) -> None:
@@ -207,12 +212,16 @@ class RunStore:
         with self._tx() as c:
             c.execute(runs.update().where(runs.c.id == run_id).values(**values))
 
-    def list_runs(self, generation: int | None = None, model: str | None = None, status: str | None = None) -> list[RunRecord]:
-        """Runs, oldest first, optionally filtered."""
+    def list_runs(
+        self, generation: int | None = None, model: str | None = None, status: str | None = None, task: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, oldest first, optionally filtered (``task``: classify or generate)."""
         q = sa.select(runs).order_by(runs.c.id)
         for col, val in (("generation", generation), ("model", model), ("status", status)):
             if val is not None:
                 q = q.where(runs.c[col] == val)
+        if task is not None:
+            q = q.where(sa.func.coalesce(runs.c.task, "classify") == task)
         with self._tx() as c:
             return [_record(r) for r in c.execute(q)]
 
@@ -228,9 +237,10 @@ class RunStore:
         return _record(r)
 
     def epochs(self, run_id: int) -> list[dict[str, Any]]:
-        """Per-epoch metrics of one run, in order."""
+        """Per-epoch metrics of one run, in order (a column of the other task's figures only when it holds a value)."""
         with self._tx() as c:
-            return [_row(r) for r in c.execute(sa.select(epochs).where(epochs.c.run_id == run_id).order_by(epochs.c.epoch))]
+            rows = [_row(r) for r in c.execute(sa.select(epochs).where(epochs.c.run_id == run_id).order_by(epochs.c.epoch))]
+        return [{k: v for k, v in r.items() if v is not None or k in EPOCH_METRICS} for r in rows]
 
     # -- promoted models
     def add_promoted(self, name: str, version: int, run_id: int, path: str) -> None:
@@ -252,11 +262,12 @@ class RunStore:
 
 
 def _add_new_columns(c: sa.Connection) -> None:
-    """Columns added after a database was first made (``pid``, ``heartbeat_at``): add them to an older file."""
-    have = {col["name"] for col in sa.inspect(c).get_columns("runs")}
-    for col in runs.columns:
-        if col.name not in have:
-            c.execute(sa.text(f"ALTER TABLE runs ADD COLUMN {col.name} {col.type.compile(c.dialect)}"))
+    """Columns added after a database was first made (``pid``, ``heartbeat_at``, ``task``, the generative figures)."""
+    for table in (runs, epochs):
+        have = {col["name"] for col in sa.inspect(c).get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in have:
+                c.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {col.type.compile(c.dialect)}"))
 
 
 def _num(v: Any) -> float | None:

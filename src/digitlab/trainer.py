@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
+from .attacks import attack
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .data import DigitData
@@ -175,7 +176,7 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
         idx = order[b * bs : (b + 1) * bs]
         for g in st.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(cfg, st.step, total, per_epoch)
-        logits, loss = forward_loss(cfg, st, data, idx, fmt)
+        logits, loss, y = forward_loss(cfg, st, data, idx, fmt)
         if not torch.isfinite(loss):
             raise TrainingError(
                 f"The loss became {loss.item()} at epoch {st.epoch + 1}, step {b + 1}; lower lr (now {cfg.lr}) or enable grad_clip. The last good checkpoint is kept."
@@ -189,7 +190,7 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
         if st.ema is not None:
             ema_update(st.ema, st.model, cfg.ema)
         loss_sum += loss.detach() * len(idx)
-        correct += (logits.detach().argmax(1) == data.train_y[idx]).sum()
+        correct += (logits.detach().argmax(1) == y).sum()
         if progress is not None and (b % 10 == 9 or b == per_epoch - 1):  # throttled: .item() and redraws cost time
             done = min((b + 1) * bs, n)
             progress.batch(st.epoch + 1, b + 1, per_epoch, loss_sum.item() / done, correct.item() / done)
@@ -198,25 +199,36 @@ def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: Batc
 
 def forward_loss(
     cfg: TrainConfig, st: LoopState, data: DigitData, idx: torch.Tensor, fmt: torch.memory_format
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits of the (augmented) digits ``idx`` and the loss, with outlier exposure when on."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits of the (augmented) digits ``idx``, the loss and the labels ``(B,)``; with generated digits, outlier
+    exposure and adversarial pictures when on."""
     x = data.train_x[idx].unsqueeze(1).float().div_(255)  # (B, 1, 28, 28) in [0, 1], background 0
+    y = data.train_y[idx]
     n = len(idx)
+    if data.generated is not None and cfg.gen_share > 0:  # the last share of the batch: new digits, augmented like real ones
+        k = round(n * cfg.gen_share)
+        fake, fake_y = data.generated(k, st.aug_gen)
+        x, y = torch.cat([x[: n - k], fake]), torch.cat([y[: n - k], fake_y])
     if cfg.outlier_exposure > 0:  # half a batch of non-digits rides along (Hendrycks et al. 2019)
         x = torch.cat([x, outlier_batch(cfg, data, x[: max(n // 2, 1)], st.aug_gen)])
     if cfg.augment:  # outliers are warped too: else resampling blur alone would tell digits from outliers
         x = augment_batch(x, st.aug_gen, cfg.rotate, cfg.scale, cfg.shear, cfg.translate, cfg.elastic)
+    if cfg.adv_train != "off":  # the first share of the digits becomes adversarial (the model's own weights, this step)
+        a = max(round(n * cfg.adv_share), 1)
+        x[:a] = attack(
+            cfg.adv_train, st.model, x[:a].clamp_(0, 1), y[:a], cfg.adv_eps, data.mean, data.std, steps=cfg.adv_steps, gen=st.aug_gen
+        )
     soft = teacher_targets(cfg, data, x[:n], idx)  # before x is normalised in place
     logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
     logits = logits_all[:n]
-    loss = F.cross_entropy(logits, data.train_y[idx], label_smoothing=cfg.label_smoothing)
+    loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
     if soft is not None:  # distillation: the hard loss keeps 1 - alpha (alpha = 0 is exactly plain training)
-        a = cfg.distill_alpha
-        loss = (1 - a) * loss + a * distill_loss(logits, soft, cfg.distill_temperature)
+        alpha = cfg.distill_alpha
+        loss = (1 - alpha) * loss + alpha * distill_loss(logits, soft, cfg.distill_temperature)
     if cfg.outlier_exposure > 0:
         out = logits_all[n:]
         loss = loss + cfg.outlier_exposure * (out.logsumexp(1) - out.mean(1)).mean()  # cross-entropy to uniform
-    return logits, loss
+    return logits, loss, y
 
 
 @torch.no_grad()

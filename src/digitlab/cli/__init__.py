@@ -24,6 +24,7 @@ from . import serve  # noqa: F401  # isort: skip
 from . import export  # noqa: F401  # isort: skip
 from . import ensemble  # noqa: F401  # isort: skip
 from . import attack  # noqa: F401  # isort: skip
+from . import gan  # noqa: F401  # isort: skip
 from .base import Ctx, app
 
 __all__ = ["app", "main", "run"]

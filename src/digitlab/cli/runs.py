@@ -11,20 +11,29 @@ from typing import Any
 import typer
 
 from ..console import TrainProgress, console, err_console, pct, secs, table
-from ..records import CSV_FIELDS
+from ..errors import ConfigError
+from ..records import CSV_FIELDS, GEN_CSV_FIELDS
 from .base import Ctx, app, fmt, load_cli_config, print_summary, raise_interrupt
 
 
 @app.command()
-def params(markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown table of docs/params.md.")) -> None:
+def params(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown tables of docs/params.md."),
+    task: str = typer.Option("classify", "--task", help="classify (digitlab train) or generate (digitlab gan train)."),
+) -> None:
     """List every parameter: name, type, default, allowed range, unit, meaning."""
-    from ..config import param_rows, params_markdown
+    from ..config import GenConfig, TrainConfig, param_rows, params_markdown
+    from ..records import TASKS
 
     if markdown:
         sys.stdout.write(params_markdown())
         return
+    if task not in TASKS:
+        raise ConfigError(f"--task {task!r} is not a task; use {' or '.join(TASKS)}.")
+    rows = param_rows(GenConfig if task == "generate" else TrainConfig)
     cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
-    console.print(table("Parameters (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in param_rows()]))
+    what = "digitlab gan train" if task == "generate" else "digitlab train"
+    console.print(table(f"Parameters of {what} (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in rows]))
 
 
 @app.command(context_settings={"allow_extra_args": True})
@@ -108,16 +117,60 @@ def runs(
     generation: int | None = typer.Option(None, "--generation", "-g", help="Only runs of this generation."),
     model: str | None = typer.Option(None, "--model", help="Only runs of this model."),
     status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+    task: str | None = typer.Option(None, "--task", help="Only classifiers (classify) or generators (generate), with their own figures."),
 ) -> None:
     """Table of all recorded runs (a run whose trainer died shows as killed: resume it with train --resume)."""
+    from ..records import TASKS
     from ..run_lock import live_status
 
-    recs = Ctx.store().list_runs(generation, model, status)
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"--task {task!r} is not a task; use {' or '.join(TASKS)}.")
+    recs = Ctx.store().list_runs(generation, model, status, task)
+    if task == "generate":
+        _generative_runs(recs)
+        return
     rows = [
         [r.name, r.model, r.key_params, r.generation, pct(r.best_val_acc), pct(r.test_acc), secs(r.train_seconds), live_status(r)]
         for r in recs
     ]
     console.print(table(f"Runs ({len(recs)})", ["name", "model", "key params", "gen", "best val", "test", "train time", "status"], rows))
+
+
+def _generative_runs(recs: list[Any]) -> None:
+    """The generators' table: quality on the test split in the judge's features (see `digitlab gan train`)."""
+    from ..run_lock import live_status
+
+    def row(r: Any) -> list[Any]:
+        q = r.extra.get("quality") or {}
+        fid = f"{q['fid']:.2f} ({q['fid_ratio']:.1f}x floor)" if q else ""
+        pr = f"{q['precision']:.2f} / {q['recall']:.2f}" if q else ""
+        collapsed = ", ".join(map(str, q.get("collapsed", []))) if q else ""
+        return [
+            r.name,
+            r.model,
+            r.key_params,
+            r.best_epoch,
+            fid,
+            pct(q.get("class_acc")),
+            pr,
+            collapsed,
+            secs(r.train_seconds),
+            live_status(r),
+        ]
+
+    cols = [
+        "name",
+        "model",
+        "key params",
+        "best epoch",
+        "Fréchet (test)",
+        "judge acc",
+        "precision / recall",
+        "collapsed",
+        "train time",
+        "status",
+    ]
+    console.print(table(f"Generative runs ({len(recs)})", cols, [row(r) for r in recs]))
 
 
 @app.command()
@@ -129,10 +182,16 @@ def show(run: str = typer.Argument(..., help="Run name.")) -> None:
     rec = store.get_run(run)
     print_summary(rec, live_status(rec))
     console.print(table("Config", ["parameter", "value"], [[k, json.dumps(v)] for k, v in rec.config.model_dump().items()]))
-    cols = [c for c in CSV_FIELDS if c != "images_per_s"]
-    console.print(table("Epochs", cols, [[fmt(e[c], c) for c in cols] for e in store.epochs(rec.id)]))
+    cols = [c for c in (GEN_CSV_FIELDS if rec.task == "generate" else CSV_FIELDS) if c != "images_per_s"]
+    console.print(table("Epochs", cols, [[fmt(e.get(c), c) for c in cols] for e in store.epochs(rec.id)]))
     files = rec.folder.files() if rec.run_dir.is_dir() else []
     console.print(table(f"Files in {rec.run_dir}", ["file"], [[f] for f in files]))
+    if rec.task == "generate" and rec.extra.get("quality"):
+        q = rec.extra["quality"]
+        console.print(
+            f"test split: Fréchet {q['fid']:.2f} ({q['fid_ratio']:.1f}x the real-vs-real floor {q['fid_floor']:.2f}), judge accuracy"
+            f" {pct(q['class_acc'])}, precision {q['precision']:.3f}, recall {q['recall']:.3f}; sample grids per epoch in {rec.folder.samples}"
+        )
     if rec.message:
         console.print(f"[red]message:[/] {rec.message}")
     extra = dict(rec.extra)

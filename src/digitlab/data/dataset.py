@@ -38,6 +38,9 @@ class DigitData:
     outliers: torch.Tensor | None = None  # (M, 28, 28) uint8 real non-digits for outlier exposure, when a run asks for them
     teacher_logits: torch.Tensor | None = None  # (N, C) float: a distillation teacher's outputs on train_x, when a run has one
     teacher: Callable[[torch.Tensor], torch.Tensor] | None = None  # that teacher: images (B, 1, 28, 28) in [0, 1] -> logits (B, C)
+    generated: Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]] | None = (
+        None  # (n, rng) -> new digits (n, 1, 28, 28) in [0, 1], labels (n,)
+    )
 
 
 def load_raw(dataset: str, split: str, data_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:

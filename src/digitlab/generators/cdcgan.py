@@ -37,6 +37,11 @@ class ConditionalGenerator(nn.Module):
     def logits(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.up(self.project(torch.cat([z, self.embed(y)], dim=1)))
 
+    def between(self, z: torch.Tensor, y_from: torch.Tensor, y_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 1, 28, 28)`` with the class embedding a ``t`` ``(N,)`` share of the way from ``y_from`` to ``y_to``."""
+        e = torch.lerp(self.embed(y_from), self.embed(y_to), t[:, None])
+        return torch.sigmoid(self.up(self.project(torch.cat([z, e], dim=1))))
+
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(z, y))
 
@@ -82,6 +87,10 @@ class AdversarialPair(Generative):
     @torch.no_grad()
     def sample(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.g(z, y)
+
+    @torch.no_grad()
+    def sample_between(self, z: torch.Tensor, y_from: torch.Tensor, y_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.g.between(z, y_from, y_to, t)
 
     def parts(self) -> dict[str, nn.Module]:
         return {"g": self.g, "d": self.d}

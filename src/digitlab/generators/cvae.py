@@ -41,6 +41,10 @@ class CVAE(Generative):
     def sample(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.decoder(z, y)  # sigmoid of the Bernoulli logits: each pixel's mean
 
+    @torch.no_grad()
+    def sample_between(self, z: torch.Tensor, y_from: torch.Tensor, y_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.decoder.between(z, y_from, y_to, t)
+
     def parts(self) -> dict[str, nn.Module]:
         return {"g": self}
 

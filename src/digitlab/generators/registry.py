@@ -36,6 +36,10 @@ class Generative(nn.Module):
         """Images ``(N, 1, 28, 28)`` in [0, 1] for noise ``z`` ``(N, latent_dim)`` and long labels ``y`` ``(N,)``, without a graph."""
         raise NotImplementedError
 
+    def sample_between(self, z: torch.Tensor, y_from: torch.Tensor, y_to: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Images on a walk from digit ``y_from`` to ``y_to`` (long ``(N,)``): the class code ``t`` ``(N,)`` of the way."""
+        raise ModelError(f"Generator {type(self).__name__} cannot walk between digits.")
+
     def parts(self) -> dict[str, nn.Module]:
         """The networks that each get their own optimiser: ``{"g", "d"}`` for a GAN, ``{"g": self}`` otherwise."""
         raise NotImplementedError

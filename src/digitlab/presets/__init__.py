@@ -1,4 +1,4 @@
-"""The YAML files shipped inside the package, found by name: training configs, zoo recipes, search spaces.
+"""The YAML files shipped inside the package, found by name: training configs, zoo recipes, search spaces, GAN configs.
 
 ``--config fast`` means ``presets/fast.yaml``, ``--space cnn`` ``presets/search/cnn.yaml``
 and the zoo's recipe of ``lenet5`` ``presets/zoo/lenet5.yaml``, wherever the package is
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-KINDS = {"config": ".", "zoo": "zoo", "search": "search", "ensemble": "ensemble"}  # kind -> sub-folder of the presets
-LABELS = {"config": "Config", "zoo": "Zoo recipe", "search": "Search space", "ensemble": "Ensemble pool"}
+KINDS = {"config": ".", "zoo": "zoo", "search": "search", "ensemble": "ensemble", "gan": "gan"}  # kind -> sub-folder of the presets
+LABELS = {"config": "Config", "zoo": "Zoo recipe", "search": "Search space", "ensemble": "Ensemble pool", "gan": "GAN config"}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # no dots or slashes: a name never leaves its folder
 
 

@@ -24,7 +24,7 @@ def default_ref(store: RunStore) -> str | None:
     """The shipped model, or else the newest completed run that has weights, or None."""
     if DEFAULT_MODEL.is_file():
         return str(DEFAULT_MODEL)
-    for rec in reversed(store.list_runs(status="completed")):
+    for rec in reversed(store.list_runs(status="completed", task="classify")):
         if rec.folder.best.is_file():
             return rec.name
     return None
