@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from .catalog import resolve
 from .checkpoint import generator_from_checkpoint, load_checkpoint, model_from_checkpoint
@@ -30,7 +28,7 @@ from .gen_trainer import EpochHook, GenResult, Judge, make_judge, measure, train
 from .generators import generator_spec
 from .records import FINAL_STATUSES, GEN_CSV_FIELDS, RunFolder
 from .run_lock import RunLock
-from .runner import attach_log, evidence, new_run_dir, write_metrics_csv
+from .runner import attach_log, cannot_use, evidence, open_run, write_metrics_csv
 from .store import RunStore
 
 log = logging.getLogger("digitlab")
@@ -57,13 +55,8 @@ class GenRecorder:
 
 def load_judge(ref: str, store: RunStore, models_dir: Path, data: DigitData, split: str) -> Judge:
     """The frozen classifier ``ref`` (a run, promoted model, checkpoint or ``ship``) as a judge of ``split``."""
-    try:
-        path = resolve(ref, store, models_dir)
-        ckpt = load_checkpoint(path)
-        net = model_from_checkpoint(ckpt)
-    except DigitlabError as err:
-        msg = str(err)
-        raise type(err)(f"Judge {ref!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
+    ckpt = cannot_use(f"Judge {ref!r}", lambda: load_checkpoint(resolve(ref, store, models_dir)))
+    net = cannot_use(f"Judge {ref!r}", model_from_checkpoint, ckpt)
     if list(ckpt["classes"]) != list(data.classes):
         raise ConfigError(
             f"Judge {ref!r} reads the classes {ckpt['classes']}, not the {len(data.classes)} classes of the data being generated."
@@ -86,15 +79,7 @@ def run_generator(
     store = store or RunStore(runs_dir=runs_dir)
     data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
     judge = load_judge(cfg.judge, store, models_dir, data, "val")
-    folder = new_run_dir(runs_dir, cfg.name, cfg.model)
-    cfg = cfg.model_copy(update={"name": folder.name})
-    ev = evidence()
-    write_atomic(folder.config, yaml.safe_dump({**cfg.model_dump(), "_evidence": ev}, sort_keys=False))
-    try:
-        run_id = store.create_run(folder.name, cfg, str(folder.path.resolve()), ev)
-    except DigitlabError:
-        shutil.rmtree(folder.path)  # just made by us and holding only config.yaml: leave no orphan folder
-        raise
+    folder, cfg, run_id = open_run(runs_dir, cfg, store, evidence())
     with RunLock(folder, store, run_id):
         return folder.name, _execute(cfg, store, run_id, folder, data, judge, models_dir, hooks, None)
 

@@ -25,7 +25,7 @@ import yaml
 
 from .catalog import resolve
 from .checkpoint import generator_from_checkpoint, load_checkpoint, model_from_checkpoint
-from .config import TrainConfig, make_config
+from .config import GenConfig, TrainConfig, make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError, RunFailed
 from .evidence import git_commit, host, versions
@@ -39,6 +39,7 @@ from .trainer import BatchProgress, EpochHook, train
 
 log = logging.getLogger("digitlab")
 T = TypeVar("T")
+C = TypeVar("C", TrainConfig, GenConfig)
 
 
 def new_run_dir(root: Path, name: str | None, model: str) -> RunFolder:
@@ -129,22 +130,29 @@ def run_training(
     check_model_args(cfg.model, cfg.model_kwargs)
     store = store or RunStore(runs_dir=runs_dir)
     data, taught = with_teacher(cfg, run_data(cfg, data, data_dir, store, models_dir), store, models_dir)
-    folder = new_run_dir(runs_dir, cfg.name, cfg.model)
-    cfg = cfg.model_copy(update={"name": folder.name})
     ev = evidence()
     if taught:  # the teacher is part of the evidence: its reference, the file it resolved to and that file's hash
         ev["teacher"] = taught
         extra = {**(extra or {}), "teacher": taught}
+    folder, cfg, run_id = open_run(runs_dir, cfg, store, ev)
+    if extra:
+        store.update_run(run_id, extra=extra)
+    with RunLock(folder, store, run_id):
+        return folder.name, _execute(cfg, store, run_id, folder, data, progress, hooks, after, None)
+
+
+def open_run(runs_dir: Path, cfg: C, store: RunStore, ev: dict[str, Any]) -> tuple[RunFolder, C, int]:
+    """A new run folder with ``config.yaml`` (the resolved config and evidence ``ev``) and its ``running`` database row;
+    the config comes back named after the folder. A refused row leaves no folder behind."""
+    folder = new_run_dir(runs_dir, cfg.name, cfg.model)
+    cfg = cfg.model_copy(update={"name": folder.name})
     write_atomic(folder.config, yaml.safe_dump({**cfg.model_dump(), "_evidence": ev}, sort_keys=False))
     try:
         run_id = store.create_run(folder.name, cfg, str(folder.path.resolve()), ev)
     except DigitlabError:
         shutil.rmtree(folder.path)  # just made by us and holding only config.yaml: leave no orphan folder
         raise
-    if extra:
-        store.update_run(run_id, extra=extra)
-    with RunLock(folder, store, run_id):
-        return folder.name, _execute(cfg, store, run_id, folder, data, progress, hooks, after, None)
+    return folder, cfg, run_id
 
 
 def resume_training(
@@ -206,11 +214,8 @@ def generated_source(
         )
     if cfg.teacher is not None and not cfg.distill_online:
         raise ConfigError("A teacher's outputs are computed once on the real training images; with gen_source set distill_online=true.")
-    try:
-        model = generator_from_checkpoint(load_checkpoint(resolve(cfg.gen_source, store, models_dir)))
-    except DigitlabError as err:
-        msg = str(err)
-        raise type(err)(f"gen_source {cfg.gen_source!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
+    path = cannot_use(f"gen_source {cfg.gen_source!r}", resolve, cfg.gen_source, store, models_dir)
+    model = cannot_use(f"gen_source {cfg.gen_source!r}", lambda: generator_from_checkpoint(load_checkpoint(path)))
     if model.num_classes != len(data.classes):
         raise ConfigError(
             f"gen_source {cfg.gen_source!r} writes {model.num_classes} classes, not the {len(data.classes)} of {cfg.dataset}."
@@ -236,17 +241,17 @@ def with_teacher(
     """
     if cfg.teacher is None:
         return data, None
-    path = Path(recorded["checkpoint"]) if recorded else as_teacher(cfg.teacher, resolve, cfg.teacher, store, models_dir)
+    path = Path(recorded["checkpoint"]) if recorded else cannot_use(f"Teacher {cfg.teacher!r}", resolve, cfg.teacher, store, models_dir)
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
     if recorded and digest != recorded["sha256"]:
         raise RunError(
             f"The run was taught by {recorded['checkpoint']} (sha256 {recorded['sha256'][:12]}), which is now {'changed' if digest else 'gone'}; the run cannot go on with the same teacher."
         )
-    ckpt = as_teacher(cfg.teacher, load_checkpoint, path)
+    ckpt = cannot_use(f"Teacher {cfg.teacher!r}", load_checkpoint, path)
     if list(ckpt["classes"]) != list(data.classes):
         raise ConfigError(f"Teacher {cfg.teacher!r} predicts the classes {ckpt['classes']}, not the {cfg.dataset} classes {data.classes}.")
     torch.set_num_threads(cfg.threads or torch.get_num_threads())
-    model = as_teacher(cfg.teacher, model_from_checkpoint, ckpt)
+    model = cannot_use(f"Teacher {cfg.teacher!r}", model_from_checkpoint, ckpt)
     mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]
     teach, b = teacher_fn(model, mean, std), cfg.eval_batch_size
     logits = torch.cat([teach(data.train_x[i : i + b].unsqueeze(1).float().div_(255)) for i in range(0, len(data.train_x), b)])  # (N, C)
@@ -261,13 +266,14 @@ def with_teacher(
     return dataclasses.replace(data, teacher_logits=logits, teacher=teach), taught
 
 
-def as_teacher(ref: str, step: Callable[..., T], *args: Any) -> T:
-    """``step(*args)`` (resolving, loading, rebuilding the teacher); its error becomes one sentence naming the teacher."""
+def cannot_use(label: str, step: Callable[..., T], *args: Any) -> T:
+    """``step(*args)`` (resolving, loading, rebuilding what ``label`` names: "Teacher 'x'", "Judge 'ship'", ...); its
+    error becomes one sentence naming it."""
     try:
         return step(*args)
     except DigitlabError as err:
         msg = str(err)
-        raise type(err)(f"Teacher {ref!r} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
+        raise type(err)(f"{label} cannot be used: {msg[:1].lower()}{msg[1:]}") from err
 
 
 def teacher_fn(model: torch.nn.Module, mean: float, std: float) -> Callable[[torch.Tensor], torch.Tensor]:
