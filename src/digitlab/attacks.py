@@ -67,14 +67,11 @@ def _project(x_adv: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def fgsm(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, mean: float, std: float) -> torch.Tensor:
-    """Fast gradient sign method: ``x + eps * sign(grad)``, clamped to [0, 1]; same shape as ``x``, detached."""
-    _check(x, y, eps)
-    out = []
-    with _frozen(model):
-        for i in range(0, len(x), BATCH):
-            xb, yb = x[i : i + BATCH].detach(), y[i : i + BATCH]
-            out.append(_project(xb + eps * _grad_sign(model, xb, yb, mean, std), xb, eps))
-    return torch.cat(out) if out else x.detach().clone()
+    """Fast gradient sign method: ``x + eps * sign(grad)``, clamped to [0, 1]; same shape as ``x``, detached.
+
+    It is PGD's first step taken whole from ``x`` itself: one step of size ``eps``, no random start.
+    """
+    return pgd(model, x, y, eps, mean, std, steps=1, step_size=eps, random_start=False)
 
 
 def pgd(
