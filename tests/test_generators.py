@@ -43,7 +43,7 @@ def optimisers(model: Generative) -> dict[str, torch.optim.Optimizer]:
 
 
 def build(name: str, seed: int = 0) -> Generative:
-    torch.manual_seed(seed)  # weights (and spectral norm's first power-iteration vectors)
+    torch.manual_seed(seed)  # weights
     return create_generator(name)
 
 

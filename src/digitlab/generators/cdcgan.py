@@ -1,11 +1,15 @@
-"""``cdcgan``: a class-conditional DCGAN with a projection discriminator and the hinge loss.
+"""``cdcgan``: a class-conditional DCGAN with a projection head on its discriminator.
 
 Generator: the DCGAN design (Radford et al. 2016, "Unsupervised representation learning with deep convolutional
 generative adversarial networks"): noise and a class embedding, a linear layer to ``2w x 7 x 7``, then two
-stride-2 transposed convolutions with BatchNorm and ReLU to a sigmoid ``1 x 28 x 28``. Discriminator: two
-stride-2 convolutions, global sum pooling and a projection head (Miyato & Koyama 2018, "cGANs with projection
-discriminator"): score = ``psi(phi(x)) + <embed(y), phi(x)>``, every layer spectrally normalised (Miyato et al.
-2018, "Spectral normalization for generative adversarial networks"). Loss: the hinge loss of those papers.
+stride-2 transposed convolutions with BatchNorm and ReLU to a sigmoid ``1 x 28 x 28``. Discriminator: the DCGAN
+one, conditioned twice: the class as an extra input plane (Mirza & Osindero 2014, "Conditional generative adversarial
+nets") and a projection term ``<embed(y), phi(x)>`` on its flattened features (Miyato & Koyama 2018, "cGANs with
+projection discriminator"); BatchNorm in its second layer, real and fake batches passed apart (so its batch
+statistics tell real from fake batches: what keeps the generator from collapsing). Loss: DCGAN's non-saturating one.
+Measured on MNIST (3 epochs, the shipped judge): a spectrally normalised two-layer projection critic with sum
+pooling and the hinge loss let the generator ignore its noise (every class one image) in all five settings tried;
+this design did not (distinct samples 0.95 of real's per class, recall 0.33 after 3 epochs).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from .registry import Generative, register_generator
 
@@ -47,26 +50,47 @@ class ConditionalGenerator(nn.Module):
 
 
 class ProjectionCritic(nn.Module):
-    """Two stride-2 convs, sum pooling and a projection head: ``(x, y)`` -> one real-valued score per image ``(N,)``.
+    """Two stride-2 convs, sum pooling and a projection head, no normalisation: ``(x, y)`` -> one score per image ``(N,)``.
 
-    ``spectral=True`` normalises every layer (the SN-GAN discriminator); without it the net has no normalisation
-    at all, as the gradient penalty of WGAN-GP requires (it penalises each image's gradient on its own).
+    The WGAN-GP critic: its gradient penalty is on each image's own gradient, so nothing may couple a batch.
     """
 
-    def __init__(self, width: int, num_classes: int, spectral: bool):
+    def __init__(self, width: int, num_classes: int):
         super().__init__()
-        norm = spectral_norm if spectral else (lambda m: m)
         self.features = nn.Sequential(
-            norm(nn.Conv2d(1, width, 4, stride=2, padding=1)),  # (N, w, 14, 14)
+            nn.Conv2d(1, width, 4, stride=2, padding=1),  # (N, w, 14, 14)
             nn.LeakyReLU(0.2),
-            norm(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)),  # (N, 2w, 7, 7)
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),  # (N, 2w, 7, 7)
             nn.LeakyReLU(0.2),
         )
-        self.psi = norm(nn.Linear(2 * width, 1))
-        self.embed = norm(nn.Embedding(num_classes, 2 * width))
+        self.psi = nn.Linear(2 * width, 1)
+        self.embed = nn.Embedding(num_classes, 2 * width)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         phi = self.features(x).sum(dim=(2, 3))  # (N, 2w): sum pooling, as in the projection paper
+        return self.psi(phi).squeeze(1) + (self.embed(y) * phi).sum(dim=1)
+
+
+class ConditionalCritic(nn.Module):
+    """The DCGAN discriminator with the class as an input plane and a projection head: ``(x, y)`` -> scores ``(N,)``."""
+
+    def __init__(self, width: int, num_classes: int):
+        super().__init__()
+        self.plane = nn.Embedding(num_classes, 28 * 28)  # the class as a learned 28x28 input plane
+        self.features = nn.Sequential(
+            nn.Conv2d(2, 2 * width, 4, stride=2, padding=1),  # (N, 2w, 14, 14)
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1),  # (N, 4w, 7, 7)
+            nn.BatchNorm2d(4 * width),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),  # (N, 4w * 49)
+        )
+        self.psi = nn.Linear(4 * width * 49, 1)
+        self.embed = nn.Embedding(num_classes, 4 * width * 49)
+        nn.init.zeros_(self.embed.weight)  # the projection starts silent and grows as it helps
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        phi = self.features(torch.cat([x, self.plane(y).view(-1, 1, 28, 28)], dim=1))
         return self.psi(phi).squeeze(1) + (self.embed(y) * phi).sum(dim=1)
 
 
@@ -78,11 +102,11 @@ def sorted_share(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 class AdversarialPair(Generative):
     """A conditional generator ``g`` and its critic ``d``; subclasses give the loss in ``train_step``."""
 
-    def __init__(self, latent_dim: int, width: int, num_classes: int, spectral: bool):
+    def __init__(self, latent_dim: int, width: int, num_classes: int, critic: nn.Module):
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.g = ConditionalGenerator(latent_dim, width, num_classes)
-        self.d = ProjectionCritic(width, num_classes, spectral)
+        self.d = critic
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -99,12 +123,12 @@ class AdversarialPair(Generative):
 class CDCGAN(AdversarialPair):
     def train_step(self, x: torch.Tensor, y: torch.Tensor, opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
         fake = self.g(self.noise(len(x)), y)  # (B, 1, 28, 28), fakes of the real batch's classes; reused by both steps
-        real_score, fake_score = self.d(torch.cat([x, fake.detach()]), torch.cat([y, y])).chunk(2)  # one pass: one power iteration
-        d_loss = F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+        real_score, fake_score = self.d(x, y), self.d(fake.detach(), y)  # apart: BatchNorm sees one kind per batch
+        d_loss = F.softplus(-real_score).mean() + F.softplus(fake_score).mean()
         opts["d"].zero_grad(set_to_none=True)
         d_loss.backward()
         opts["d"].step()
-        g_loss = -self.d(fake, y).mean()  # against the updated discriminator
+        g_loss = F.softplus(-self.d(fake, y)).mean()  # non-saturating, against the updated discriminator
         opts["g"].zero_grad(set_to_none=True)
         g_loss.backward()
         opts["g"].step()
@@ -112,8 +136,8 @@ class CDCGAN(AdversarialPair):
 
 
 @register_generator(
-    "cdcgan", paper="Radford et al. 2016 (DCGAN); Miyato & Koyama 2018 (projection cGAN); Miyato et al. 2018 (SN)", adversarial=True
+    "cdcgan", paper="Radford et al. 2016 (DCGAN); Mirza & Osindero 2014 (cGAN); Miyato & Koyama 2018 (projection)", adversarial=True
 )
 def cdcgan(latent_dim: int = 64, width: int = 32, num_classes: int = 10) -> Generative:
-    """Class-conditional DCGAN, spectrally normalised projection discriminator, hinge loss."""
-    return CDCGAN(latent_dim, width, num_classes, spectral=True)
+    """Class-conditional DCGAN, discriminator conditioned by an input plane and a projection head."""
+    return CDCGAN(latent_dim, width, num_classes, ConditionalCritic(width, num_classes))

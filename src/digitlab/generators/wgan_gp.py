@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .cdcgan import AdversarialPair, sorted_share
+from .cdcgan import AdversarialPair, ProjectionCritic, sorted_share
 from .registry import Generative, register_generator
 
 
@@ -26,7 +26,7 @@ def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Te
 
 class WGANGP(AdversarialPair):
     def __init__(self, latent_dim: int, width: int, num_classes: int, gp_weight: float, n_critic: int):
-        super().__init__(latent_dim, width, num_classes, spectral=False)
+        super().__init__(latent_dim, width, num_classes, ProjectionCritic(width, num_classes))
         self.gp_weight, self.n_critic = gp_weight, n_critic
 
     def critic_step(self, x: torch.Tensor, y: torch.Tensor, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, torch.Tensor]:
