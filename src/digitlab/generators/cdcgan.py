@@ -8,7 +8,8 @@ nets") and a projection term ``<embed(y), phi(x)>`` on its flattened features (M
 projection discriminator"); BatchNorm in its second layer, real and fake batches passed apart (so its batch
 statistics tell real from fake batches: what keeps the generator from collapsing). Loss: DCGAN's non-saturating one.
 Measured on MNIST (3 epochs, the shipped judge): a spectrally normalised two-layer projection critic with sum
-pooling and the hinge loss let the generator ignore its noise (every class one image) in all five settings tried;
+pooling and the hinge loss let the generator ignore its noise (every class one image), and so did every variant tried
+(TTUR rates, mean pooling, a flattened head, the non-saturating loss, no spectral norm, a minibatch-stddev layer);
 this design did not (distinct samples 0.95 of real's per class, recall 0.33 after 3 epochs).
 """
 
@@ -47,28 +48,6 @@ class ConditionalGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(z, y))
-
-
-class ProjectionCritic(nn.Module):
-    """Two stride-2 convs, sum pooling and a projection head, no normalisation: ``(x, y)`` -> one score per image ``(N,)``.
-
-    The WGAN-GP critic: its gradient penalty is on each image's own gradient, so nothing may couple a batch.
-    """
-
-    def __init__(self, width: int, num_classes: int):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, width, 4, stride=2, padding=1),  # (N, w, 14, 14)
-            nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),  # (N, 2w, 7, 7)
-            nn.LeakyReLU(0.2),
-        )
-        self.psi = nn.Linear(2 * width, 1)
-        self.embed = nn.Embedding(num_classes, 2 * width)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        phi = self.features(x).sum(dim=(2, 3))  # (N, 2w): sum pooling, as in the projection paper
-        return self.psi(phi).squeeze(1) + (self.embed(y) * phi).sum(dim=1)
 
 
 class ConditionalCritic(nn.Module):

@@ -11,9 +11,33 @@ real batch) per generator update.
 from __future__ import annotations
 
 import torch
+from torch import nn
 
-from .cdcgan import AdversarialPair, ProjectionCritic, sorted_share
+from .cdcgan import AdversarialPair, sorted_share
 from .registry import Generative, register_generator
+
+
+class ProjectionCritic(nn.Module):
+    """Two stride-2 convs, sum pooling and a projection head, no normalisation: ``(x, y)`` -> one score per image ``(N,)``.
+
+    The projection head of Miyato & Koyama 2018; no normalisation, because the gradient penalty is on each image's own
+    gradient, so nothing may couple a batch.
+    """
+
+    def __init__(self, width: int, num_classes: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, width, 4, stride=2, padding=1),  # (N, w, 14, 14)
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),  # (N, 2w, 7, 7)
+            nn.LeakyReLU(0.2),
+        )
+        self.psi = nn.Linear(2 * width, 1)
+        self.embed = nn.Embedding(num_classes, 2 * width)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        phi = self.features(x).sum(dim=(2, 3))  # (N, 2w): sum pooling, as in the projection paper
+        return self.psi(phi).squeeze(1) + (self.embed(y) * phi).sum(dim=1)
 
 
 def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
