@@ -36,7 +36,17 @@ from .runner import run_training
 from .store import RunStore
 from .trainer import StopTraining
 from .tune_space import MACHINE_KEYS, OBJECTIVES, TYPES, Param, Space, load_space, parse_objectives, parse_space, suggest  # noqa: F401  (the tuning API)
-from .tune_storage import STUDY_NAME, TOLERANCE, default_storage, load_study, open_storage, shown_url, stored_space, study_names  # noqa: F401  (the tuning API)
+from .tune_storage import (  # noqa: F401  (the tuning API)
+    STUDY_NAME,
+    TOLERANCE,
+    default_storage,
+    load_study,
+    open_storage,
+    quiet_optuna,
+    shown_url,
+    stored_space,
+    study_names,
+)
 
 log = logging.getLogger("digitlab")
 SAMPLERS = ("tpe", "random", "cmaes", "nsga2")
@@ -272,17 +282,6 @@ def optimize(
     with quiet_optuna():  # failed trials are reported by the lab, in one line, not with Optuna's traceback
         study.optimize(objective, n_trials=trials, timeout=timeout, catch=(DigitlabError,), callbacks=[*extra, *callbacks])
     return study
-
-
-@contextlib.contextmanager
-def quiet_optuna() -> Iterator[None]:
-    """Optuna's own log lines (study created, trial finished or failed) silenced: the lab prints its own."""
-    level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        yield
-    finally:
-        optuna.logging.set_verbosity(level)
 
 
 # ---------------------------------------------------------------- choosing, exporting, retraining

@@ -99,7 +99,7 @@ def parse_space(
     unknown = set(data) - {"base", "params", "objectives"}
     if unknown:
         raise ConfigError(f"Search space {where} has an unknown section {sorted(unknown)[0]!r}; it may hold base, params and objectives.")
-    cfg = load_config(None, overrides, base=_resolve_base(data.get("base") or {}, root, where))
+    cfg = load_config(None, overrides, base=resolve_base(data.get("base") or {}, root, where))
     if cfg.val_size <= 0:
         raise ConfigError(f"Search space {where}: tuning selects on validation accuracy, so the base needs val_size > 0.")
     base = cfg.model_dump()
@@ -123,7 +123,7 @@ def parse_objectives(objectives: str | list[str]) -> list[str]:
     return ["val_acc"] + [o for o in items if o != "val_acc"]
 
 
-def _resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
+def resolve_base(base: Any, root: Path, where: str) -> dict[str, Any]:
     """``base: default`` (a config file, beside the space or not, or a preset name), or an inline mapping,
     optionally with ``config: FILE`` under it."""
     if isinstance(base, str):

@@ -4,12 +4,13 @@ studies, and the search space a study was started with. No training here: the se
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,10 @@ def open_storage(
     raise AssertionError("unreachable")
 
 
-def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
-    return optuna.study.get_all_study_names(storage)
+def study_names(storage: optuna.storages.BaseStorage, kind: str | None = "tune") -> list[str]:
+    """Names of the studies of ``kind``: ``tune`` (tuning studies carry no kind), ``nas`` (structure searches), None: all."""
+    summaries = optuna.study.get_all_study_summaries(storage, include_best_trial=False)
+    return [s.study_name for s in summaries if kind is None or s.user_attrs.get("kind", "tune") == kind]
 
 
 def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
@@ -102,3 +105,14 @@ def stored_space(study: optuna.Study) -> Space:
         for p in d["params"]
     ]
     return Space(d["base"], params, d["objectives"])
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's own log lines (study created, trial finished or failed) silenced: the lab prints its own."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)

@@ -61,6 +61,7 @@ REFERENCES: dict[str, Reference] = {
     "regnet": Reference(0.995),
     "rnn": Reference(0.988, "≈98.6–99% (row-by-row LSTM; common baseline, no single paper)"),
     "vit": Reference(0.985, "≈99.5% (small ViTs, 100+ epochs; no single paper)"),
+    "nas": Reference(None),
 }
 COLUMNS = [
     "model",

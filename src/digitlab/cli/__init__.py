@@ -8,8 +8,10 @@ and ``serve`` register their commands on it. Every DigitlabError becomes one red
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 import click
+import typer
 from rich.markup import escape
 
 from ..console import err_console
@@ -25,9 +27,17 @@ from . import export  # noqa: F401  # isort: skip
 from . import ensemble  # noqa: F401  # isort: skip
 from . import attack  # noqa: F401  # isort: skip
 from . import gan  # noqa: F401  # isort: skip
+from . import nas  # noqa: F401  # isort: skip
 from .base import Ctx, app
 
 __all__ = ["app", "main", "run"]
+# Typer >= 0.2x carries its own copy of click: its usage errors, exits and aborts are other classes than click's (same API)
+_CLICK_ERRORS = cast(
+    tuple[type[click.ClickException], ...],
+    tuple({click.ClickException, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")}),
+)
+_EXITS = cast(tuple[type[click.exceptions.Exit], ...], tuple({click.exceptions.Exit, typer.Exit}))
+_STOPS = cast(tuple[type[BaseException], ...], tuple({KeyboardInterrupt, click.exceptions.Abort, typer.Abort}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             err_console.print_exception()
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)  # one line, even in a pipe; '[' in paths is text
         return 2
-    except click.exceptions.Exit as e:
+    except _EXITS as e:
         return e.exit_code
-    except click.ClickException as e:
+    except _CLICK_ERRORS as e:
         e.show()
         return e.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except _STOPS:
         err_console.print("[yellow]interrupted[/]")
         return 130
     except Exception as err:

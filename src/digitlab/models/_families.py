@@ -1,3 +1,3 @@
 """Imports each family module so its ``@register_model`` calls run."""
 
-from . import alexnet, cnn, fast, lenet5, mlp, regnet, resnet, rnn, vgg, vit  # noqa: F401
+from . import alexnet, cnn, fast, lenet5, mlp, nas, regnet, resnet, rnn, vgg, vit  # noqa: F401

@@ -50,7 +50,7 @@ class ModelSpec:
 _REGISTRY: dict[str, ModelSpec] = {}
 CLASSES = (2, 1000)  # bounds of every family's num_classes
 MAX_LIST_ITEMS = 16  # a model argument is a scalar or a short list of them
-MAX_TEXT = 64  # characters of a text argument (a preset or variant name)
+MAX_TEXT = 128  # characters of a text argument (a preset or variant name, a searched structure)
 MAX_KWARGS_JSON = 4096  # bytes of all model_kwargs as JSON: a few numbers and names
 _NUMERIC = re.compile(r"\b(int|float)\b")  # in a (string) annotation: the argument needs bounds
 

@@ -14,8 +14,22 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-KINDS = {"config": ".", "zoo": "zoo", "search": "search", "ensemble": "ensemble", "gan": "gan"}  # kind -> sub-folder of the presets
-LABELS = {"config": "Config", "zoo": "Zoo recipe", "search": "Search space", "ensemble": "Ensemble pool", "gan": "GAN config"}
+KINDS = {
+    "config": ".",
+    "zoo": "zoo",
+    "search": "search",
+    "ensemble": "ensemble",
+    "gan": "gan",
+    "nas": "nas",
+}  # kind -> sub-folder of the presets
+LABELS = {
+    "config": "Config",
+    "zoo": "Zoo recipe",
+    "search": "Search space",
+    "ensemble": "Ensemble pool",
+    "gan": "GAN config",
+    "nas": "Structure space",
+}
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # no dots or slashes: a name never leaves its folder
 
 
