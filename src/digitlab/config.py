@@ -132,6 +132,13 @@ class TrainConfig(RunBase):
         None, "Generative run (or its checkpoint) whose new digits join every training batch (None = real digits only)", tunable=False
     )
     gen_share: float = P(0.0, "Share of each training batch drawn fresh from gen_source, digits of every class alike (0 = off)", ge=0, lt=1)
+    # --- a structure that changes while it learns (issue 15) ---
+    grow: str = P(
+        "",
+        "Growth schedule 'E:op,...': after epoch E the network grows without changing its function (Net2Net, Chen et al. 2016): widen*F makes every layer F times wider, deepen adds a layer; empty = a fixed structure (cnn can grow)",
+        tunable=False,
+        pattern=r"^$|^\d{1,4}:(widen\*\d|deepen)(,\d{1,4}:(widen\*\d|deepen)){0,15}$",
+    )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")
     rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)

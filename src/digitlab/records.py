@@ -28,6 +28,7 @@ EPOCH_METRICS = (
     "train_seconds",
     "eval_seconds",
     "images_per_s",
+    "params",  # trainable parameters at the epoch's end (a growing network's change)
 )
 CSV_FIELDS = ("epoch", *EPOCH_METRICS)
 # A generative run's per-epoch figures (``digitlab gan train``): losses, the discriminator's share of right calls, and

@@ -31,6 +31,7 @@ from .errors import ConfigError, DigitlabError, RunError, RunFailed
 from .evidence import git_commit, host, versions
 from .fsio import write_atomic
 from .inference import evaluate, layout
+from .models.grow import parse_grow
 from .models.registry import check_model_args
 from .records import CSV_FIELDS, FINAL_STATUSES, AfterRun, RunFolder, TrainResult
 from .run_lock import RunLock
@@ -128,6 +129,7 @@ def run_training(
     teacher leave no run behind. A failure during training raises :class:`RunFailed` naming the run, recorded as failed.
     """
     check_model_args(cfg.model, cfg.model_kwargs)
+    parse_grow(cfg.grow, cfg.epochs, cfg.model)  # a bad growth schedule is refused before a run exists
     store = store or RunStore(runs_dir=runs_dir)
     data, taught = with_teacher(cfg, run_data(cfg, data, data_dir, store, models_dir), store, models_dir)
     ev = evidence()

@@ -7,6 +7,7 @@ progress display, tuning pruner); the loop itself prints nothing.
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import os
 import signal
@@ -28,8 +29,11 @@ from .data.outliers import synthetic_outliers
 from .errors import TrainingError
 from .evidence import versions
 from .inference import evaluate, layout
-from .models import DigitNet, create_model
+from .models import DigitNet, count_params, create_model
+from .models.grow import GrowStep, grow, parse_grow
 from .records import RunFolder, TrainResult
+
+log = logging.getLogger("digitlab")
 
 EpochHook = Callable[[dict[str, Any]], None]
 
@@ -116,6 +120,7 @@ class LoopState:
     opt: torch.optim.Optimizer
     ema: DigitNet | None
     aug_gen: torch.Generator
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # the model's arguments now (a grown net's differ from the config's)
     epoch: int = 0  # epochs completed
     step: int = 0  # optimiser steps taken
     best: dict[str, Any] = field(default_factory=lambda: {"val_acc": -1.0, "epoch": 0})
@@ -153,14 +158,28 @@ def setup(cfg: TrainConfig, resume: dict[str, Any] | None = None) -> LoopState:
     """Seed, threads, model, optimiser, EMA copy; restore all of it from a ``last.pt`` when resuming."""
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     torch.manual_seed(cfg.seed)
-    model = create_model(cfg.model, **cfg.model_kwargs)
+    kwargs = dict(resume["model_kwargs"] if resume is not None else cfg.model_kwargs)  # a resumed net may have grown
+    model = create_model(cfg.model, **kwargs)
     model = model.to(memory_format=layout(model))
     ema = copy.deepcopy(model).eval() if cfg.ema > 0 else None
-    state = LoopState(model, build_optimizer(cfg, model), ema, torch.Generator().manual_seed(cfg.seed + 1))
+    state = LoopState(model, build_optimizer(cfg, model), ema, torch.Generator().manual_seed(cfg.seed + 1), kwargs)
     if resume is not None:
         model.load_state_dict(resume["state_dict"])
         state.load_train_state(resume["train_state"])
     return state
+
+
+def grow_now(cfg: TrainConfig, st: LoopState, step: GrowStep) -> str:
+    """Grow the model (and its EMA copy, alike) by ``step``, function-preserving; a fresh optimiser for the new
+    parameters (the schedule's step count goes on). Returns the log line."""
+    before = count_params(st.model)
+    old_kwargs = st.model_kwargs
+    st.model, st.model_kwargs = grow(st.model, cfg.model, old_kwargs, step, cfg.seed)
+    st.model = st.model.to(memory_format=layout(st.model))
+    if st.ema is not None:
+        st.ema = grow(st.ema, cfg.model, old_kwargs, step, cfg.seed)[0].eval()
+    st.opt = build_optimizer(cfg, st.model)
+    return f"grow after epoch {step.epoch}: {step.text().split(':')[1]} -> {cfg.model} {st.model_kwargs}, {before:,} -> {count_params(st.model):,} parameters"
 
 
 def train_epoch(cfg: TrainConfig, st: LoopState, data: DigitData, progress: BatchProgress | None) -> dict[str, float]:
@@ -282,11 +301,13 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
             e.copy_(b)
 
 
-def checkpoint_payload(cfg: TrainConfig, data: DigitData, model: torch.nn.Module, metrics: dict[str, Any]) -> dict[str, Any]:
-    """The common part of ``best.pt`` and ``last.pt``."""
+def checkpoint_payload(
+    cfg: TrainConfig, data: DigitData, model: torch.nn.Module, metrics: dict[str, Any], model_kwargs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The common part of ``best.pt`` and ``last.pt``; ``model_kwargs``: the model's arguments now (default the config's)."""
     return {
         "model": cfg.model,
-        "model_kwargs": dict(cfg.model_kwargs),
+        "model_kwargs": dict(cfg.model_kwargs if model_kwargs is None else model_kwargs),
         "state_dict": model.state_dict(),
         "config": cfg.model_dump(),
         "norm": {"mean": data.mean, "std": data.std},
@@ -332,9 +353,13 @@ def train(
             f"The config names teacher {cfg.teacher!r} but the data holds no teacher outputs; train it as a recorded run (digitlab distill)."
         )
     st = setup(cfg, resume)
+    growth = {s.epoch: s for s in parse_grow(cfg.grow, cfg.epochs, cfg.model)}
     status = "completed"
     try:
         while st.epoch < cfg.epochs:
+            # -- a scheduled change of structure, between epochs (a run resumed at this epoch grows here alike)
+            if st.epoch in growth:
+                log.info(grow_now(cfg, st, growth[st.epoch]))
             # -- one epoch of optimisation, then evaluation (timed apart)
             m = train_epoch(cfg, st, data, progress)
             m.update(evaluate_epoch(cfg, st.deployed, data))
@@ -344,6 +369,7 @@ def train(
                 "lr": st.opt.param_groups[0]["lr"],
                 **m,
                 "images_per_s": len(data.train_x) / max(m["train_seconds"], 1e-9),
+                "params": count_params(st.model),
             }
             st.history.append(m)
             # -- selection on validation; checkpoints written atomically
@@ -372,7 +398,7 @@ def save_weights(cfg: TrainConfig, data: DigitData, st: LoopState, folder: RunFo
     """``best.pt`` (deployed weights: the EMA when on) when validation improved; ``last.pt`` always, with resume state."""
     deployed = st.deployed
     if improved:
-        save_checkpoint(folder.best, checkpoint_payload(cfg, data, deployed, m))
-    last = checkpoint_payload(cfg, data, st.model, m)
+        save_checkpoint(folder.best, checkpoint_payload(cfg, data, deployed, m, st.model_kwargs))
+    last = checkpoint_payload(cfg, data, st.model, m, st.model_kwargs)
     last["train_state"] = st.train_state()
     save_checkpoint(folder.last, last)

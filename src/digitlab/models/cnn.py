@@ -26,13 +26,14 @@ def conv_block(cin: int, cout: int, k: int, batchnorm: bool, pool: bool, padding
 
 
 class CNN(DigitNet):
-    def __init__(self, width: int, hidden: int, dropout: float, batchnorm: bool, num_classes: int):
+    def __init__(self, width: int, hidden: int, dropout: float, batchnorm: bool, num_classes: int, extra: int = 0):
         super().__init__()
         w = width
         self.features = nn.Sequential(
             conv_block(1, w, 3, batchnorm, pool=True),  # (N, w, 13, 13)
             conv_block(w, 2 * w, 3, batchnorm, pool=True),  # (N, 2w, 5, 5)
             conv_block(2 * w, 2 * w, 3, batchnorm, pool=False),  # (N, 2w, 3, 3)
+            *(conv_block(2 * w, 2 * w, 3, batchnorm, pool=False, padding=1) for _ in range(extra)),  # (N, 2w, 3, 3) each
             nn.Flatten(),  # (N, 18w) = (N, 576) at width 32
             nn.Dropout(dropout),
             nn.Linear(18 * w, hidden),
@@ -48,8 +49,11 @@ class CNN(DigitNet):
     "cnn",
     paper="LeCun et al. 1998 (LeNet family); TensorFlow CNN tutorial layout",
     num_params=131_050,
-    bounds=dict(width=(1, 512), hidden=(1, 8192), dropout=(0, 1)),
+    bounds=dict(width=(1, 512), hidden=(1, 8192), dropout=(0, 1), extra=(0, 8)),
 )
-def cnn(width: int = 32, hidden: int = 128, dropout: float = 0.25, batchnorm: bool = True, num_classes: int = 10) -> DigitNet:
-    """Generation-1 lab CNN: three 3x3 convs (w, 2w, 2w), 576 features at width 32, one hidden layer."""
-    return CNN(width, hidden, dropout, batchnorm, num_classes)
+def cnn(
+    width: int = 32, hidden: int = 128, dropout: float = 0.25, batchnorm: bool = True, num_classes: int = 10, extra: int = 0
+) -> DigitNet:
+    """Generation-1 lab CNN: three 3x3 convs (w, 2w, 2w), 576 features at width 32, one hidden layer; ``extra`` more
+    padded 3x3 convs at 3x3 (what ``grow=E:deepen`` adds)."""
+    return CNN(width, hidden, dropout, batchnorm, num_classes, extra)
