@@ -11,6 +11,7 @@ import yaml
 
 from conftest import error_line
 from digitlab import nas as N
+from digitlab import nas_records as R
 from digitlab.config import load_config
 from digitlab.errors import ConfigError, ModelError
 from digitlab.models import count_params, create_model
@@ -194,7 +195,7 @@ def fake_train(calls=None, stop_at=None):
         if stop_at is not None and len(calls) == stop_at:
             raise KeyboardInterrupt
         acc = 0.9 + 0.01 * p.structure.count("c3") - 0.0005 * len(p.structure)
-        return N.Child(number, f"c{number}", p.structure, p.choices, acc, acc, 1000, 0.5, 0.1)
+        return R.Child(number, f"c{number}", p.structure, p.choices, acc, acc, 1000, 0.5, 0.1)
 
     return train
 
@@ -211,8 +212,8 @@ def test_a_search_resumes_exactly(controller, tmp_path):
         N.run_search(cut, store, tmp_path, 12, train=fake_train(calls, stop_at=5))
     again = N.open_search("cut", None, None, 0, storage)  # continued by name: its space, controller and seed
     N.run_search(again, store, tmp_path, 12, train=fake_train())
-    assert [c.structure for c in N.children(again)] == [c.structure for c in N.children(whole)]
-    assert calls[4] == N.children(again)[4].structure  # the interrupted child is tried again
+    assert [c.structure for c in R.children(again)] == [c.structure for c in R.children(whole)]
+    assert calls[4] == R.children(again)[4].structure  # the interrupted child is tried again
 
 
 def test_a_search_refuses_another_space_or_controller(tmp_path):
@@ -222,7 +223,7 @@ def test_a_search_refuses_another_space_or_controller(tmp_path):
         N.open_search("s", parse_space(TINY), None, 0, storage)
     with pytest.raises(ConfigError, match="uses the random controller"):
         N.open_search("s", None, "tpe", 0, storage)
-    assert N.search_space(N.load_search("s", storage)).hash() == SPACE.hash()
+    assert R.search_space(R.load_search("s", storage)).hash() == SPACE.hash()
 
 
 def test_searches_and_tuning_studies_share_a_storage_apart(tmp_path):
@@ -231,7 +232,7 @@ def test_searches_and_tuning_studies_share_a_storage_apart(tmp_path):
     import optuna
 
     optuna.create_study(study_name="cnn-1", storage=storage)
-    assert study_names(storage) == ["cnn-1"] and N.search_names(storage) == ["nas-1"]
+    assert study_names(storage) == ["cnn-1"] and R.search_names(storage) == ["nas-1"]
 
 
 def test_failed_children_count_with_no_reward(tmp_path):
@@ -239,7 +240,7 @@ def test_failed_children_count_with_no_reward(tmp_path):
     study = N.open_search(None, SPACE, "random", 0, storage)
 
     def train(number, p):
-        return N.Child(number, f"c{number}", p.structure, p.choices, 0.0, 0.0, 0, None, 0.0, "NaN loss")
+        return R.Child(number, f"c{number}", p.structure, p.choices, 0.0, 0.0, 0, None, 0.0, "NaN loss")
 
     found = N.run_search(study, RunStore(runs_dir=tmp_path / "runs"), tmp_path, 3, train=train)
     assert len(found) == 3 and {c.error for c in found} == {"NaN loss"}
@@ -248,13 +249,13 @@ def test_failed_children_count_with_no_reward(tmp_path):
 
 def test_quarters_best_and_trainings_to_reach():
     found = [
-        N.Child(i, f"c{i}", f"c3x{8 + i}", {}, a, a, 100 * (i + 1), 0.1, 1.0)
+        R.Child(i, f"c{i}", f"c3x{8 + i}", {}, a, a, 100 * (i + 1), 0.1, 1.0)
         for i, a in enumerate([0.9, 0.95, 0.97, 0.96, 0.99, 0.985, 0.98, 0.99])
     ]
-    assert N.quarter_means(found) == pytest.approx([0.925, 0.965, 0.9875, 0.985])
-    assert [c.number for c in N.best_children(found, 2)] == [4, 7]
-    assert N.trainings_to_reach(found, 0.99) == 5
-    assert N.trainings_to_reach(found, 0.999) is None
+    assert R.quarter_means(found) == pytest.approx([0.925, 0.965, 0.9875, 0.985])
+    assert [c.number for c in R.best_children(found, 2)] == [4, 7]
+    assert R.trainings_to_reach(found, 0.99) == 5
+    assert R.trainings_to_reach(found, 0.999) is None
 
 
 # ---------------------------------------------------------------- the CLI, trained for real

@@ -25,6 +25,7 @@ from digitlab.serve import Settings, create_app
 from digitlab.serve.main import make_settings
 from digitlab.serve.settings import LOCAL_HOSTS, is_loopback
 from synthetic import load_mnist_test
+from tiny_search import tiny_search
 from tiny_study import tiny_study
 
 TINY_JOB = {"model": "fast", "epochs": 1, "train_subset": 500, "val_size": 500, "threads": 1, "batch_size": 64}
@@ -588,6 +589,9 @@ def test_page_docs_and_app_files_are_served(client):
         "/api/studies",
         "/api/studies/{name}",
         "/api/studies/{name}/plots/{file}",
+        "/api/searches",
+        "/api/searches/{name}",
+        "/api/searches/{name}/plots/{file}",
     ):
         assert path in paths, path
 
@@ -664,3 +668,48 @@ def test_unreachable_study_storage_is_503(lab, tmp_path):
     )
     r = c.get("/api/studies")
     assert r.status_code == 503 and "127.0.0.1" in sentence(r), r.text
+
+
+# ---------------------------------------------------------------- structure searches (issue 15)
+@pytest.fixture(scope="module")
+def searches_lab(lab, tmp_path_factory) -> Path:
+    """A runs folder holding one real three-child structure search and its plots."""
+    runs = tmp_path_factory.mktemp("searches-lab") / "runs"
+    tiny_search(runs, "tiny")
+    return runs
+
+
+def test_searches_are_empty_before_any_search_and_looking_creates_nothing(lab, tmp_path):
+    c = TestClient(create_app(lab_settings(runs_dir=tmp_path / "runs", models_dir=tmp_path / "models", model=str(lab.best))))
+    assert c.get("/api/searches").json() == []
+    r = c.get("/api/searches/tiny")
+    assert r.status_code == 404 and "nothing has been searched yet" in sentence(r)
+    assert not (tmp_path / "runs" / "nas.db").exists()
+
+
+def test_searches_list_report_and_plots(lab, searches_lab):
+    c = TestClient(create_app(lab_settings(runs_dir=searches_lab, models_dir=searches_lab.parent / "models", model=str(lab.best))))
+    [item] = c.get("/api/searches").json()
+    assert item["name"] == "tiny" and item["controller"] == "random" and item["children"] == 3
+    rep = c.get("/api/searches/tiny").json()
+    accs = [k["val_acc"] for k in rep["children"]]
+    assert [k["run"] for k in rep["children"]] == ["tiny-c0", "tiny-c1", "tiny-c2"]
+    assert item["best_val_acc"] == max(accs) and rep["best"][0]["val_acc"] == max(accs)
+    assert rep["best"][0]["blocks"] and {"op", "width", "skip", "pool"} <= set(rep["best"][0]["blocks"][0])
+    assert rep["plots"] == ["learning.png", "pareto.png"]
+    for file in rep["plots"]:
+        r = c.get(f"/api/searches/tiny/plots/{file}")
+        assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    assert "tiny-c0" in {r["name"] for r in c.get("/api/runs").json()}  # every child is a run
+    r = c.get("/api/searches/tinny")
+    assert r.status_code == 404 and "did you mean tiny" in sentence(r)
+    assert c.get("/api/studies").json() == []  # searches are not tuning studies
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/searches/tiny/plots/config.yaml", "/api/searches/../plots/learning.png", "/api/searches/%2E%2E/plots/learning.png"]
+)
+def test_search_plots_never_escape_the_searches_folder(lab, searches_lab, path):
+    c = TestClient(create_app(lab_settings(runs_dir=searches_lab, models_dir=searches_lab.parent / "models", model=str(lab.best))))
+    r = c.get(path)
+    assert r.status_code == 404 and not r.content.startswith(b"\x89PNG"), (path, r.text)

@@ -26,41 +26,16 @@ from .config import make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
+from .nas_records import KIND, Child, best_children, children, load_search, search_space
 from .nas_searchers import Proposal, Searcher, list_searchers, make_searcher
-from .nas_space import Space, parse_space
+from .nas_space import Space
 from .records import AfterRun
 from .runner import run_training
 from .store import RunStore
 from .timing import p50_ms
-from .tune_storage import STUDY_NAME, TOLERANCE, quiet_optuna, study_names
+from .tune_storage import STUDY_NAME, quiet_optuna, study_names
 
 log = logging.getLogger("digitlab")
-KIND = "nas"
-
-
-def default_storage(runs_dir: str | Path = "runs") -> str:
-    """SQLite beside the run database: ``<runs>/nas.db``."""
-    return f"sqlite:///{Path(runs_dir) / 'nas.db'}"
-
-
-@dataclass(frozen=True)
-class Child:
-    """One finished child: its trial number, run, structure, decisions, reward and what the reward was made of."""
-
-    number: int
-    run: str
-    structure: str
-    choices: dict[str, Any]
-    reward: float
-    val_acc: float
-    params: int
-    latency_ms: float | None
-    train_seconds: float
-    error: str | None = None
-
-
-def search_names(storage: optuna.storages.BaseStorage) -> list[str]:
-    return study_names(storage, KIND)
 
 
 def open_search(
@@ -100,40 +75,6 @@ def _check_same(study: optuna.Study, space: Space | None, controller: str | None
         raise ConfigError(
             f"Search {study.study_name!r} uses the {attrs['controller']} controller, not {controller}; leave --controller out."
         )
-
-
-def load_search(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """An existing search; an unknown name (or a tuning study's) gets the closest search names."""
-    names = search_names(storage)
-    if name not in names:
-        import difflib
-
-        close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab nas list` lists them."
-        raise RunError(f"No structure search named {name!r}{hint}")
-    return optuna.load_study(study_name=name, storage=storage)
-
-
-def search_space(study: optuna.Study) -> Space:
-    """The space a search was started with (its full proxy and final configs are stored, so files may change since)."""
-    d = dict(study.user_attrs["space"])
-    blocks = {"min": d.pop("min_blocks"), "max": d.pop("max_blocks")}
-    proxy, final = ({k: v for k, v in d.pop(key).items() if k not in ("model", "model_kwargs")} for key in ("proxy", "final"))
-    return parse_space({**d, "blocks": blocks, "proxy": proxy, "final": final}, f"of search {study.study_name!r}")
-
-
-def children(study: optuna.Study) -> list[Child]:
-    """The finished children, in trial order."""
-    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return [_child(t) for t in sorted(done, key=lambda t: t.number)]
-
-
-def _child(t: optuna.trial.FrozenTrial) -> Child:
-    a = t.user_attrs
-    return Child(
-        t.number, a["run"], a["structure"], a["choices"], float(t.value or 0.0), a.get("val_acc", 0.0),
-        a.get("params", 0), a.get("latency_ms"), a.get("train_seconds", 0.0), a.get("error"),
-    )  # fmt: skip
 
 
 class SearchState:
@@ -243,31 +184,6 @@ def _record(study: optuna.Study, trial: optuna.Trial, child: Child, store: RunSt
         store.update_run(rec.id, extra={**(rec.extra or {}), "reward": child.reward, **numbers})
     except RunError:  # refused before its run existed (a config error): nothing to annotate
         pass
-
-
-def best_children(found: list[Child], top: int = 1) -> list[Child]:
-    """The ``top`` best distinct structures by reward (ties: the earlier child)."""
-    out: dict[str, Child] = {}
-    for c in sorted(found, key=lambda c: (-c.reward, c.number)):
-        out.setdefault(c.structure, c)
-    return list(out.values())[:top]
-
-
-def quarter_means(found: list[Child]) -> list[float]:
-    """Mean proxy validation accuracy of each quarter of the children, in order (empty below 4 children)."""
-    n = len(found) // 4
-    if n == 0:
-        return []
-    parts = [found[i * n : (i + 1) * n] if i < 3 else found[3 * n :] for i in range(4)]
-    return [sum(c.val_acc for c in part) / len(part) for part in parts]
-
-
-def trainings_to_reach(found: list[Child], target: float, tolerance: float = TOLERANCE) -> int | None:
-    """How many children it took to first come within ``tolerance`` of ``target`` accuracy (None: never)."""
-    for i, c in enumerate(found, start=1):
-        if c.val_acc >= target - tolerance:
-            return i
-    return None
 
 
 def retrain(

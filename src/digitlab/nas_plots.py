@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .nas import Child
+from .nas_records import Child
 
 WINDOW = 10  # children per point of the moving mean: the searcher's "learning curve"
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from e2e.pad import draw_one
 from synthetic import MNIST_DIR, load_mnist_test
+from tiny_search import tiny_search
 from tiny_study import tiny_study
 
 pytestmark = pytest.mark.slow
@@ -288,6 +289,25 @@ def test_runs_tab_shows_a_tuning_study(page, server, shot):
     page.select_option("#lang", "zh")
     page.locator("#study-detail >> text=最佳参数").wait_for(timeout=TIMEOUT_MS)
     assert page.locator("#studies h2").inner_text() == "调参研究"
+    page.select_option("#lang", "en")
+
+
+def test_runs_tab_shows_a_structure_search(page, server, shot):
+    tiny_search(server.runs, "tiny-nas")
+    page.click("[data-tab=runs]")
+    row = page.locator("#searches-table tr[data-search='tiny-nas']")
+    row.wait_for(timeout=TIMEOUT_MS)
+    assert row.locator("td").nth(2).inner_text() == "3"  # children
+    row.locator("button.link").click()
+    detail = page.locator("#search-detail")
+    detail.locator("[data-testid=search-curve] canvas").wait_for(timeout=TIMEOUT_MS)
+    diagrams = detail.locator("[data-testid=structure]")
+    assert diagrams.count() >= 1 and "picture 28×28" in diagrams.first.inner_text()
+    assert "Learning curve" in detail.inner_text() and "random search" in detail.inner_text()
+    shot(page, "searches")
+    page.select_option("#lang", "zh")
+    page.locator("#search-detail >> text=最佳结构").wait_for(timeout=TIMEOUT_MS)
+    assert page.locator("#searches h2").inner_text() == "结构搜索"
     page.select_option("#lang", "en")
 
 

@@ -13,7 +13,7 @@ from ..console import console, err_console, pct, secs, table
 from .base import Ctx, app, raise_interrupt
 
 if TYPE_CHECKING:
-    from ..nas import Child
+    from ..nas_records import Child
 
 nas_app = typer.Typer(help="Search network structures: a controller proposes, children train as recorded runs, rewards teach it.")
 app.add_typer(nas_app, name="nas")
@@ -39,14 +39,15 @@ def search(
         console.print(ctx.get_help())
         return
     from .. import nas as N
+    from ..nas_records import children, default_storage
     from ..nas_space import load_space
     from ..tune import quiet_runs
     from ..tune_storage import open_storage, shown_url
 
     signal.signal(signal.SIGTERM, raise_interrupt)
-    store, url = Ctx.store(), storage or N.default_storage(Ctx.runs_dir)
+    store, url = Ctx.store(), storage or default_storage(Ctx.runs_dir)
     study = N.open_search(name, load_space(space, proxy) if space else None, controller, seed, open_storage(url, None))
-    done = len(N.children(study))
+    done = len(children(study))
     console.print(
         f"search {study.study_name} in {shown_url(url)}: {study.user_attrs['controller']} controller, {done} of {budget} children done"
     )
@@ -81,7 +82,7 @@ def _child_line(budget: int) -> Callable[[Child], None]:
 
 
 def _report(name: str, found: list[Child]) -> None:
-    from ..nas import best_children
+    from ..nas_records import best_children
 
     rows = [
         [k, c.number, c.structure, pct(c.val_acc), f"{c.params:,}", f"{c.latency_ms or 0:.2f}", f"{c.reward:.4f}"]
@@ -103,19 +104,17 @@ def show(
     storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP),
 ) -> None:
     """One search: its space, the best structures, the learning curve by quarters, and the plots."""
-    from .. import nas as N
-    from ..nas_space import decisions_hint
+    from .. import nas_records as R
     from ..tune_storage import open_storage
 
-    study = N.load_search(name, open_storage(storage or N.default_storage(Ctx.runs_dir), None))
-    found = N.children(study)
-    console.print(
-        f"search {name}: {study.user_attrs['controller']} controller, seed {study.user_attrs['seed']}; {decisions_hint(N.search_space(study))}"
-    )
+    study = R.load_search(name, open_storage(storage or R.default_storage(Ctx.runs_dir), None))
+    rep, found = R.search_report(study), R.children(study)
+    console.print(f"search {name}: {rep['controller']} controller, seed {rep['seed']}; {rep['space']}")
     _report(name, found)
-    quarters = N.quarter_means(found)
-    if quarters:
-        console.print("mean proxy val acc of the children by quarter: " + " -> ".join(pct(q) for q in quarters))
+    if rep["quarters"]:
+        console.print("mean proxy val acc of the children by quarter: " + " -> ".join(pct(q) for q in rep["quarters"]))
+    if rep["trainings_to_best"]:
+        console.print(f"trainings to come within 0.1 pp of the best: {rep['trainings_to_best']} of {len(found)}")
     if plots:
         from ..nas_plots import write_plots
 
@@ -131,23 +130,21 @@ def export(
 ) -> None:
     """Write the best structure with the space's full recipe as a config: `digitlab train --config FILE` trains it."""
     from .. import nas as N
+    from ..nas_records import default_storage, load_search
     from ..tune_storage import open_storage
 
-    study = N.load_search(name, open_storage(storage or N.default_storage(Ctx.runs_dir), None))
+    study = load_search(name, open_storage(storage or default_storage(Ctx.runs_dir), None))
     console.print(f"exported: {N.export_config(study, to, pick)}")
 
 
 @nas_app.command("list")
 def list_searches(storage: str | None = typer.Option(None, "--storage", help=STORAGE_HELP)) -> None:
-    """The structure searches: controller, children, best proxy validation accuracy."""
-    from .. import nas as N
+    """The structure searches: controller, children, best proxy validation accuracy and its structure."""
+    from ..nas_records import default_storage, search_list
     from ..tune_storage import open_storage
 
-    st = open_storage(storage or N.default_storage(Ctx.runs_dir), None)
-    rows = []
-    for name in N.search_names(st):
-        study = N.load_search(name, st)
-        found = N.children(study)
-        best = max((c.val_acc for c in found), default=None)
-        rows.append([name, study.user_attrs["controller"], len(found), pct(best)])
-    console.print(table("structure searches", ["search", "controller", "children", "best val acc"], rows))
+    rows = [
+        [s["name"], s["controller"], s["children"], pct(s["best_val_acc"]), s["best_structure"] or ""]
+        for s in search_list(open_storage(storage or default_storage(Ctx.runs_dir), None))
+    ]
+    console.print(table("structure searches", ["search", "controller", "children", "best val acc", "structure"], rows))

@@ -7,12 +7,13 @@ import { initModels, refreshModels, relabelModels } from './js/models.js';
 import { initRecognise, isStatic, relabelRecognise } from './js/recognise.js';
 import { initRuns, refreshRuns, relabelRuns } from './js/runs.js';
 import { state } from './js/state.js';
+import { refreshSearches, relabelSearches } from './js/searches.js';
 import { refreshStudies, relabelStudies } from './js/studies.js';
 import { loadTrainForm, refreshQueue, relabelTrain } from './js/train.js';
 
 const TABS = ['recognise', 'runs', 'train', 'models', 'generate'];
 const ON_SHOW = {
-  runs: () => { refreshRuns(); refreshStudies(); }, train: refreshQueue, models: refreshModels, generate: refreshGenerators,
+  runs: () => { refreshRuns(); refreshStudies(); refreshSearches(); }, train: refreshQueue, models: refreshModels, generate: refreshGenerators,
 };
 
 function showTab(name) {
@@ -47,6 +48,7 @@ function relabel(lang) {
   relabelRecognise();
   relabelRuns();
   relabelStudies();
+  relabelSearches();
   relabelTrain();
   relabelModels();
   relabelGenerate();

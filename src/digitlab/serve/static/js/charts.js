@@ -56,3 +56,18 @@ export async function curveChart(el, runs, metric, title) {
   new ResizeObserver(() => chart.setSize({ width: Math.max(280, el.clientWidth), height: 260 })).observe(el);
   return chart;
 }
+
+/** Draw accuracies `lines` [{label, values, points}] against `xs` (e.g. children of a search) into `el`. */
+export async function accuracyChart(el, xs, lines, xLabel, title) {
+  const UPlot = await loadUPlot();
+  const series = [{ label: xLabel }, ...lines.map((l, i) => ({ label: l.label, stroke: COLOURS[i % COLOURS.length], width: 2, spanGaps: true,
+    ...(l.points ? { paths: () => null, points: { show: true, size: 6 } } : { points: { show: false } }), // dots only, or a line only
+    value: (u, v) => v === null ? '' : `${(100 * v).toFixed(2)}%` }))];
+  const width = Math.max(280, el.clientWidth || 600);
+  const opts = { title, width, height: 260, series, scales: { x: { time: false } },
+    axes: [{ label: xLabel, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500] }, { size: fitLabels, values: (u, ticks) => ticks.map((v) => `${(100 * v).toFixed(1)}%`) }] };
+  el.replaceChildren();
+  const chart = new UPlot(opts, [xs, ...lines.map((l) => l.values)], el);
+  new ResizeObserver(() => chart.setSize({ width: Math.max(280, el.clientWidth), height: 260 })).observe(el);
+  return chart;
+}

@@ -117,6 +117,21 @@ const en = {
   'gen.play': 'Play', 'gen.pause': 'Pause', 'gen.table': 'Figures per epoch (validation)',
   'gen.col.epoch': 'Epoch', 'gen.col.fid': 'Fréchet distance', 'gen.col.class_acc': 'Judge acc.', 'gen.col.precision': 'Precision',
   'gen.col.recall': 'Recall', 'gen.col.d_acc': 'Discriminator acc.', 'gen.col.g_loss': 'Generator loss', 'gen.col.d_loss': 'Discriminator loss',
+  'searches.title': 'Structure searches', 'searches.intro': 'Searches of digitlab nas: a controller proposes network structures; every child is also a run in the table above.',
+  'searches.col.name': 'Search', 'searches.col.controller': 'Controller', 'searches.col.children': 'Children',
+  'searches.col.best_val_acc': 'Best val. acc. (proxy)', 'searches.col.best_structure': 'Best structure',
+  'searches.controller.reinforce': 'REINFORCE (learned policy)', 'searches.controller.evolution': 'regularized evolution',
+  'searches.controller.random': 'random search', 'searches.controller.tpe': 'TPE (Bayesian)',
+  'searches.detail': 'Search {name}', 'searches.summary': '{controller}, {n} children trained, seed {seed}.',
+  'searches.quarters': 'Mean proxy validation accuracy of the children, quarter by quarter: {quarters}.',
+  'searches.toBest': 'Trainings to come within 0.1 pp of the best: {n} of {of}.',
+  'searches.curve': 'Learning curve: proxy validation accuracy of each child', 'searches.children': 'child trainings',
+  'searches.child': 'child', 'searches.mean': 'mean of the last {n}', 'searches.bestSoFar': 'best so far',
+  'searches.best': 'Best structures', 'searches.input': 'picture 28×28', 'searches.head': 'average pool → 10 classes',
+  'searches.op.c3': 'conv 3×3, {width}', 'searches.op.c5': 'conv 5×5, {width}', 'searches.op.s3': 'separable 3×3, {width}',
+  'searches.op.s5': 'separable 5×5, {width}', 'searches.op.id': 'identity', 'searches.skip': '+ skip', 'searches.pool': '↓ pool 2×2',
+  'searches.caption': 'Child {child}: proxy validation accuracy {acc}, {params} parameters ({structure}).',
+  'searches.plot.learning.png': 'Learning curve', 'searches.plot.pareto.png': 'Accuracy against parameters (Pareto front)',
 };
 
 const zh = {
@@ -235,6 +250,21 @@ const zh = {
   'gen.play': '播放', 'gen.pause': '暂停', 'gen.table': '每轮指标（验证集）',
   'gen.col.epoch': '轮次', 'gen.col.fid': 'Fréchet 距离', 'gen.col.class_acc': '评判准确率', 'gen.col.precision': '精确率',
   'gen.col.recall': '召回率', 'gen.col.d_acc': '判别器准确率', 'gen.col.g_loss': '生成器损失', 'gen.col.d_loss': '判别器损失',
+  'searches.title': '结构搜索', 'searches.intro': 'digitlab nas 的结构搜索：控制器提出网络结构；每个子网络也是上表中的一条训练记录。',
+  'searches.col.name': '搜索', 'searches.col.controller': '控制器', 'searches.col.children': '子网络数',
+  'searches.col.best_val_acc': '最佳验证准确率（代理训练）', 'searches.col.best_structure': '最佳结构',
+  'searches.controller.reinforce': 'REINFORCE（学习到的策略）', 'searches.controller.evolution': '正则化进化',
+  'searches.controller.random': '随机搜索', 'searches.controller.tpe': 'TPE（贝叶斯）',
+  'searches.detail': '结构搜索 {name}', 'searches.summary': '{controller}，已训练 {n} 个子网络，随机种子 {seed}。',
+  'searches.quarters': '子网络的平均代理验证准确率（按四分之一段）：{quarters}。',
+  'searches.toBest': '达到与最佳相差 0.1 个百分点以内所需的训练次数：{of} 次中的 {n} 次。',
+  'searches.curve': '学习曲线：每个子网络的代理验证准确率', 'searches.children': '子网络训练次数',
+  'searches.child': '子网络', 'searches.mean': '最近 {n} 个的平均', 'searches.bestSoFar': '目前最佳',
+  'searches.best': '最佳结构', 'searches.input': '图片 28×28', 'searches.head': '平均池化 → 10 个类别',
+  'searches.op.c3': '卷积 3×3，{width}', 'searches.op.c5': '卷积 5×5，{width}', 'searches.op.s3': '可分离卷积 3×3，{width}',
+  'searches.op.s5': '可分离卷积 5×5，{width}', 'searches.op.id': '恒等', 'searches.skip': '+ 跳跃连接', 'searches.pool': '↓ 池化 2×2',
+  'searches.caption': '子网络 {child}：代理验证准确率 {acc}，{params} 个参数（{structure}）。',
+  'searches.plot.learning.png': '学习曲线', 'searches.plot.pareto.png': '准确率与参数量（帕累托前沿）',
 };
 
 export const DICTIONARIES = { en, zh };
