@@ -45,8 +45,9 @@ def test_params_markdown_has_a_row_per_field():
     assert "str \\| None" in md  # pipes inside cells are escaped
 
 
-# search/ holds tuning spaces and ensemble/ the pools of `ensemble build` (tests/test_ensemble_build.py reads them)
-TRAIN_CONFIGS = sorted(p for p in preset_dir("config").rglob("*.yaml") if not {"search", "ensemble", "gan"} & set(p.parts))
+# search/ holds tuning spaces, ensemble/ the pools of `ensemble build` (tests/test_ensemble_build.py reads them) and
+# nas/ the structure spaces (tests/test_nas.py)
+TRAIN_CONFIGS = sorted(p for p in preset_dir("config").rglob("*.yaml") if not {"search", "ensemble", "gan", "nas"} & set(p.parts))
 GAN_CONFIGS = sorted(preset_dir("gan").glob("*.yaml"))
 
 
