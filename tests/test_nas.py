@@ -263,7 +263,7 @@ def test_quarters_best_and_trainings_to_reach():
 def test_nas_cli_search_show_export_train(cli, lab, tmp_path):
     space = tmp_path / "tiny.yaml"
     proxy = {"config": "fast", "epochs": 1, "train_subset": 600, "val_size": 300, "threads": 1, "calibrate": False}
-    space.write_text(yaml.safe_dump({**TINY, "proxy": proxy, "final": {**proxy, "train_subset": 800}}))
+    space.write_text(yaml.safe_dump({**TINY, "proxy": proxy, "final": {**proxy, "train_subset": 800, "calibrate": True}}))
     res = cli("nas", "--space", str(space), "--controller", "evolution", "--budget", "3", "--retrain", "1")
     assert res.code == 0, res.text
     assert "child 3/3" in res.out and "retrained" in res.out and "test acc" in res.out
@@ -285,6 +285,8 @@ def test_nas_cli_search_show_export_train(cli, lab, tmp_path):
     assert cfg.model == "nas" and count_params(create_model("nas", **cfg.model_kwargs)) > 0
     assert "nas-1" in cli("nas", "list").out
     assert "nas-1" not in cli("studies").out
+    res = cli("export", "nas-1-final1", "--out", str(lab / "onnx"))  # a searched structure exports like any model
+    assert res.code == 0 and (lab / "onnx" / "model.onnx").is_file(), res.text
 
 
 def test_nas_cli_errors_are_one_sentence(cli):

@@ -60,7 +60,9 @@ def search(
         raise typer.Exit(130) from None
     _report(study.study_name, found)
     if retrain:
-        for child, run, result in N.retrain(study, store, Ctx.runs_dir, retrain, data_dir=Ctx.data_dir):
+        from ..steps import after_steps
+
+        for child, run, result in N.retrain(study, store, Ctx.runs_dir, retrain, data_dir=Ctx.data_dir, after=after_steps(True)):
             console.print(
                 f"retrained {child.structure} as {run}: val acc {pct(result.best['val_acc'])}, "
                 f"test acc {pct(result.best.get('test_acc'))} (test never used to choose)"
