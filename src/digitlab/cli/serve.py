@@ -23,7 +23,9 @@ def serve(
         False, "--allow-train", help="Beyond localhost, allow training and model changes behind a token printed at start-up."
     ),
     studies: str | None = typer.Option(
-        None, "--studies", help="Storage URL of the tuning studies and structure searches to show (default sqlite:///<runs>/optuna.db and nas.db)."
+        None,
+        "--studies",
+        help="Storage URL of the tuning studies and structure searches to show (default sqlite:///<runs>/optuna.db and nas.db).",
     ),
     workers: int = typer.Option(
         1, "--workers", min=1, max=64, help="Processes answering requests (one per core); they share jobs and the model choice."
