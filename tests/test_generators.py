@@ -168,7 +168,10 @@ def test_unknown_kwarg_is_one_sentence(name):
     assert ONE_SENTENCE.fullmatch(str(err.value)) and not SENTENCE_BREAK.search(str(err.value))
 
 
-@pytest.mark.parametrize("name, kwargs", [("wgan-gp", {"n_critic": 0}), ("cdcgan", {"num_classes": 0})])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("wgan-gp", {"n_critic": 0}), ("cdcgan", {"num_classes": 0}), ("cvae", {"width": 10**9}), ("cdcgan", {"latent_dim": float("nan")})],
+)
 def test_bad_values_are_one_sentence_model_errors(name, kwargs):
     with pytest.raises(ModelError) as err:
         create_generator(name, **kwargs)
@@ -189,3 +192,23 @@ def test_thirty_steps_on_a_fixed_batch_learn(name):
     else:
         early, late = (torch.stack([h["g_loss"] for h in hs]).mean() for hs in (history[:3], history[-3:]))
         assert late < 0.8 * early, f"g_loss {early:.1f} -> {late:.1f}"
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_every_numeric_argument_has_bounds_around_its_default(name):
+    spec = generator_spec(name)
+    for key, default in spec.kwargs.items():
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            lo, hi = spec.bounds[key]
+            assert lo <= default <= hi, (name, key)
+
+
+def test_a_generator_without_bounds_cannot_register():
+    from digitlab.generators.registry import register_generator
+
+    def nobounds(width: int = 3, num_classes: int = 10):
+        """A family that forgot its bounds."""
+
+    with pytest.raises(ValueError, match=r"no bounds .*\['width'\]"):
+        register_generator("no-bounds-generator", paper="-", adversarial=False, bounds={})(nobounds)
+    assert "no-bounds-generator" not in list_generators()

@@ -115,7 +115,10 @@ class CDCGAN(AdversarialPair):
 
 
 @register_generator(
-    "cdcgan", paper="Radford et al. 2016 (DCGAN); Mirza & Osindero 2014 (cGAN); Miyato & Koyama 2018 (projection)", adversarial=True
+    "cdcgan",
+    paper="Radford et al. 2016 (DCGAN); Mirza & Osindero 2014 (cGAN); Miyato & Koyama 2018 (projection)",
+    adversarial=True,
+    bounds=dict(latent_dim=(1, 1024), width=(1, 512)),
 )
 def cdcgan(latent_dim: int = 64, width: int = 32, num_classes: int = 10) -> Generative:
     """Class-conditional DCGAN, discriminator conditioned by an input plane and a projection head."""

@@ -60,7 +60,12 @@ class CVAE(Generative):
         return {"g_loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach()}
 
 
-@register_generator("cvae", paper="Sohn et al. 2015 (CVAE); Kingma & Welling 2014 (VAE)", adversarial=False)
+@register_generator(
+    "cvae",
+    paper="Sohn et al. 2015 (CVAE); Kingma & Welling 2014 (VAE)",
+    adversarial=False,
+    bounds=dict(latent_dim=(1, 1024), width=(1, 512)),
+)
 def cvae(latent_dim: int = 16, width: int = 32, num_classes: int = 10) -> Generative:
     """Conditional VAE: convolutional encoder, DCGAN-style decoder giving Bernoulli logits, loss BCE + KL."""
     return CVAE(latent_dim, width, num_classes)

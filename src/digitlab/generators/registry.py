@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,21 +65,28 @@ class GeneratorSpec:
     summary: str
     adversarial: bool  # trained as a GAN: parts "g" and "d"
     kwargs: dict[str, Any] = field(default_factory=dict)  # defaults from the signature, num_classes aside
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # (lowest, highest) of every numeric argument
 
 
 _REGISTRY: dict[str, GeneratorSpec] = {}
 
 
-def register_generator(name: str, *, paper: str, adversarial: bool) -> Callable[[Callable[..., Generative]], Callable[..., Generative]]:
-    """Register ``factory`` under ``name``; its docstring's first line is the summary."""
+def register_generator(
+    name: str, *, paper: str, adversarial: bool, bounds: dict[str, tuple[float, float]]
+) -> Callable[[Callable[..., Generative]], Callable[..., Generative]]:
+    """Register ``factory`` under ``name``; its docstring's first line is the summary. ``bounds`` gives the (lowest,
+    highest) value of every numeric argument, checked before a run exists (``width=10**9`` is refused in a sentence)."""
 
     def wrap(factory: Callable[..., Generative]) -> Callable[..., Generative]:
         if name in _REGISTRY:
             raise ValueError(f"generator {name!r} is registered twice")
         params = inspect.signature(factory).parameters
         defaults = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty and k != "num_classes"}
+        unbounded = [k for k, v in defaults.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in bounds]
+        if unbounded:
+            raise ValueError(f"generator {name!r} declares no bounds for its numeric argument(s) {unbounded}")
         summary = (inspect.getdoc(factory) or "").split("\n")[0]
-        _REGISTRY[name] = GeneratorSpec(name, factory, paper, summary, adversarial, defaults)
+        _REGISTRY[name] = GeneratorSpec(name, factory, paper, summary, adversarial, defaults, dict(bounds))
         return factory
 
     return wrap
@@ -106,6 +114,10 @@ def create_generator(name: str, num_classes: int = 10, **kwargs: Any) -> Generat
         raise ModelError(f"Generator {name!r} has no argument(s) {', '.join(sorted(unknown))}; it takes {', '.join(sorted(spec.kwargs))}.")
     if not 1 <= num_classes <= MAX_CLASSES:
         raise ModelError(f"Generator {name!r} takes num_classes from 1 to {MAX_CLASSES}, not {num_classes}.")
+    for key, value in kwargs.items():
+        lo, hi = spec.bounds.get(key, (-math.inf, math.inf))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:  # also refuses NaN
+            raise ModelError(f"model_kwargs.{key}={value!r} is out of range: generator {name!r} takes {key} from {lo} to {hi}.")
     try:
         return spec.factory(num_classes=num_classes, **kwargs)
     except (TypeError, ValueError, RuntimeError) as err:

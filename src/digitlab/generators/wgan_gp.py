@@ -74,9 +74,12 @@ class WGANGP(AdversarialPair):
         return {"g_loss": g_loss.detach(), "d_loss": torch.stack(losses).mean(), "d_acc": torch.stack(accs).mean()}
 
 
-@register_generator("wgan-gp", paper="Gulrajani et al. 2017 (WGAN-GP); Radford et al. 2016 (DCGAN generator)", adversarial=True)
+@register_generator(
+    "wgan-gp",
+    paper="Gulrajani et al. 2017 (WGAN-GP); Radford et al. 2016 (DCGAN generator)",
+    adversarial=True,
+    bounds=dict(latent_dim=(1, 1024), width=(1, 512), gp_weight=(0, 1000), n_critic=(1, 20)),
+)
 def wgan_gp(latent_dim: int = 64, width: int = 32, gp_weight: float = 10.0, n_critic: int = 2, num_classes: int = 10) -> Generative:
     """Conditional Wasserstein GAN with gradient penalty: DCGAN generator, projection critic without normalisation."""
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be at least 1, not {n_critic}")
     return WGANGP(latent_dim, width, num_classes, gp_weight, n_critic)
