@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,9 @@ import pytest
 from PIL import Image
 
 from digitlab.recognize.predictor import DEFAULT_MODEL
+from ports import free_port
 
 TINY_JOB = {"model": "fast", "epochs": 1, "train_subset": 500, "val_size": 500, "threads": 1, "batch_size": 64}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
-import socket
 import threading
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 
 from e2e.pad import draw_one
+from ports import free_port
 from synthetic import encode, load_mnist_test, make_photo
 
 pytestmark = pytest.mark.slow
@@ -31,12 +31,6 @@ def photo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("pictures") / "photo.jpg"
     path.write_bytes(encode(make_photo(load_mnist_test(1)[0][0], np.random.default_rng(3)), "JPEG", quality=90))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def device_answers(page, photo: Path) -> dict[str, str]:
