@@ -21,14 +21,14 @@ from .catalog import resolve
 from .checkpoint import generator_from_checkpoint, load_checkpoint, model_from_checkpoint
 from .config import GenConfig, make_gen_config
 from .data import DigitData, load_digits
-from .errors import ConfigError, DigitlabError, RunError, RunFailed
+from .errors import ConfigError, RunError
 from .fsio import write_atomic
 from .gen_metrics import GenQuality
 from .gen_trainer import EpochHook, GenResult, Judge, make_judge, measure, train_generator
 from .generators import generator_spec
 from .records import FINAL_STATUSES, GEN_CSV_FIELDS, RunFolder
 from .run_lock import RunLock
-from .runner import attach_log, cannot_use, evidence, open_run, write_metrics_csv
+from .runner import cannot_use, evidence, open_run, recording, write_metrics_csv
 from .store import RunStore
 
 log = logging.getLogger("digitlab")
@@ -124,22 +124,13 @@ def _execute(
     resume: dict[str, Any] | None,
 ) -> GenResult:
     """The loop with recording; a failure marks the run ``failed`` with its reason and raises RunFailed."""
-    handler = attach_log(folder)
-    try:
+    with recording(store, run_id, folder):
         log.info("run %s: generator %s, %d epochs, seed %d%s", folder.name, cfg.model, cfg.epochs, cfg.seed, " (resumed)" if resume else "")
         log.info("judge %s: quality in its feature space, %d samples per epoch against the validation split", judge.ref, cfg.eval_samples)
         result = train_generator(cfg, data, judge, folder=folder, on_epoch=[GenRecorder(store, run_id, folder), *hooks], resume=resume)
         final = final_quality(cfg, folder, data, judge, store, models_dir) if result.status != "interrupted" and result.history else None
         finish(store, run_id, folder, result, final)
         return result
-    except Exception as err:
-        reason = str(err) if isinstance(err, DigitlabError) else f"{type(err).__name__}: {err}"
-        log.error("run %s failed: %s", folder.name, reason)
-        store.update_run(run_id, status="failed", message=reason[:1000])
-        raise RunFailed(folder.name, reason, err) from err
-    finally:
-        log.removeHandler(handler)
-        handler.close()
 
 
 def final_quality(cfg: GenConfig, folder: RunFolder, data: DigitData, judge: Judge, store: RunStore, models_dir: Path) -> GenQuality:

@@ -9,6 +9,7 @@ with the recognizer's preprocessing: ``recognize.negatives``.)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -16,7 +17,7 @@ import io
 import json
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -301,8 +302,7 @@ def _execute(
     resume: dict[str, Any] | None,
 ) -> TrainResult:
     """Run the loop with recording; a failure marks the run ``failed`` with its reason and raises RunFailed."""
-    handler = attach_log(folder)
-    try:
+    with recording(store, run_id, folder):
         log.info("run %s: model %s, %d epochs, seed %d%s", folder.name, cfg.model, cfg.epochs, cfg.seed, " (resumed)" if resume else "")
         log.info(
             "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
@@ -321,6 +321,15 @@ def _execute(
             for step in after:
                 step(folder, cfg, data, result)
         return result
+
+
+@contextlib.contextmanager
+def recording(store: RunStore, run_id: int, folder: RunFolder) -> Iterator[None]:
+    """The run's ``train.log`` attached while its body runs; an error marks the run ``failed`` with its reason (one
+    sentence for the lab's own errors) and raises RunFailed naming the run. Shared by classifier and generator runs."""
+    handler = attach_log(folder)
+    try:
+        yield
     except Exception as err:
         reason = str(err) if isinstance(err, DigitlabError) else f"{type(err).__name__}: {err}"
         log.error("run %s failed: %s", folder.name, reason)
