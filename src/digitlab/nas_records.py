@@ -6,17 +6,15 @@ child with its structure, decisions, reward and the figures the reward was made 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 
-from .errors import RunError
 from .models.nas import parse_structure
 from .nas_space import Space, decisions_hint, parse_space
-from .tune_storage import TOLERANCE, study_names
+from .tune_storage import TOLERANCE, load_study, study_names
 
 KIND = "nas"
 
@@ -48,12 +46,7 @@ def search_names(storage: optuna.storages.BaseStorage) -> list[str]:
 
 def load_search(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
     """An existing search; an unknown name (or a tuning study's) gets the closest search names."""
-    names = search_names(storage)
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab nas list` lists them."
-        raise RunError(f"No structure search named {name!r}{hint}")
-    return optuna.load_study(study_name=name, storage=storage)
+    return load_study(name, storage, KIND)
 
 
 def search_space(study: optuna.Study) -> Space:

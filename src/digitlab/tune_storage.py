@@ -77,13 +77,17 @@ def study_names(storage: optuna.storages.BaseStorage, kind: str | None = "tune")
     return [s.study_name for s in summaries if kind is None or s.user_attrs.get("kind", "tune") == kind]
 
 
-def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """An existing study; an unknown name gets the closest known ones."""
-    names = study_names(storage)
+KIND_WORDS = {"tune": ("study", "`digitlab studies`"), "nas": ("structure search", "`digitlab nas list`")}  # kind -> (noun, lister)
+
+
+def load_study(name: str, storage: optuna.storages.BaseStorage, kind: str = "tune") -> optuna.Study:
+    """An existing study of ``kind`` (tuning study or structure search); an unknown name gets the closest ones of that kind."""
+    names = study_names(storage, kind)
     if name not in names:
+        noun, lister = KIND_WORDS[kind]
         close = difflib.get_close_matches(name, names, n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `digitlab studies` lists them."
-        raise RunError(f"No study named {name!r} in {shown_url(storage.url)}{hint}")
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; {lister} lists them."
+        raise RunError(f"No {noun} named {name!r} in {shown_url(storage.url)}{hint}")
     return optuna.load_study(study_name=name, storage=storage)
 
 

@@ -15,6 +15,7 @@ from .jsonable import clean
 from .lab import Lab, get_lab
 from .runs_api import safe_file
 from .static_files import FILE_HEADERS
+from .studies_api import open_existing
 
 router = APIRouter(prefix="/api/searches", tags=["searches"])
 PLOTS = ("learning.png", "pareto.png")  # written by `digitlab nas show NAME --plots`
@@ -24,12 +25,8 @@ def open_searches(lab: Lab) -> Any:
     """The search storage (``--studies URL`` when the server shares one, else ``<runs>/nas.db``), or None while
     nothing has been searched (a missing SQLite file is not created by looking)."""
     from ..nas_records import default_storage
-    from ..tune_storage import open_storage
 
-    url = lab.settings.study_storage or default_storage(lab.settings.runs_dir)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        return None
-    return open_storage(url, heartbeat=None)
+    return open_existing(lab.settings.study_storage or default_storage(lab.settings.runs_dir))
 
 
 @router.get("", summary="The structure searches: controller, children, best proxy validation accuracy and structure")

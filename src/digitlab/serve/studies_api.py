@@ -26,14 +26,18 @@ def storage_url(lab: Lab) -> str:
     return lab.settings.study_storage or default_storage(lab.settings.runs_dir)
 
 
-def open_studies(lab: Lab) -> Any:
-    """The Optuna storage, or None while nothing has been tuned (a missing SQLite file is not created by looking)."""
+def open_existing(url: str) -> Any:
+    """The Optuna storage at ``url`` to read, or None for a SQLite file not made yet (looking does not create it)."""
     from ..tune_storage import open_storage
 
-    url = storage_url(lab)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return None
     return open_storage(url, heartbeat=None)
+
+
+def open_studies(lab: Lab) -> Any:
+    """The Optuna storage, or None while nothing has been tuned."""
+    return open_existing(storage_url(lab))
 
 
 def plots_folder(lab: Lab) -> Path:
