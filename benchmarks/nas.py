@@ -14,6 +14,7 @@ In a lab folder (``--lab``; every training is a recorded run there, and searches
      against the same net at full width from the start, ``--grow-seeds`` seeds each: test accuracy (epoch chosen on
      validation) within 0.05 pp, in <= 80 % of the training time.
 Usage: python benchmarks/nas.py --lab DIR [--budget 100] [--seeds 3] [--retrain 3] [--grow-seeds 3] [--threads 2]
+       [--no-growth]  (searches and retraining only; a later call replays them from the lab and adds growth)
        [--override key=value ...]  (changes every training: only for a quick check of the script, not for figures)
 """
 
@@ -40,6 +41,7 @@ from digitlab.tune_storage import TOLERANCE, open_storage
 
 CONTROLLERS = ("reinforce", "evolution", "random", "tpe")
 PARAMS_LIMIT = 100_000
+GROW = "2:widen*2,4:widen*2"  # 8 -> 16 -> 32 channels after epochs 2 and 4 of the default config's 8
 
 
 class Table:
@@ -110,25 +112,27 @@ def summarise(found: dict[str, list[list[R.Child]]]) -> dict:
 
 
 def retrain(lab: Path, store: RunStore, found: dict[str, list[list[R.Child]]], args: argparse.Namespace) -> list[dict]:
-    """The ``--retrain`` best distinct structures under the parameter limit, with the full recipe; chosen on validation."""
+    """The ``--retrain`` best distinct structures under the parameter limit, with the full recipe; chosen on validation.
+    A structure retrained before in this lab (``nas-full-N`` with the same structure) is read back, not retrained."""
     pool = [c for runs in found.values() for cs in runs for c in cs if 0 < c.params <= PARAMS_LIMIT]
     space = load_space("cnn", [f"threads={args.threads}"])
+    done = {r.extra.get("structure"): r.name for r in store.list_runs(status="completed") if r.name.startswith("nas-full-")}
     out = []
-    for k, c in enumerate(R.best_children(pool, args.retrain), start=1):
-        name = f"nas-best{k}"
-        if name not in {r.name for r in store.list_runs(status="completed")}:
+    for c in R.best_children(pool, args.retrain):
+        if c.structure not in done:
+            name = done[c.structure] = f"nas-full-{len(done) + 1}"
             base = {**space.final, "model": "nas", "model_kwargs": {"structure": c.structure}}
             cfg = load_config(None, [f"name={name}", *args.override], base=base)
             run_training(cfg, runs_dir=lab / "runs", store=store, extra={"structure": c.structure, "proxy_val_acc": c.val_acc})
-        rec = store.get_run(name)
-        out.append({"run": name, "structure": c.structure, "params": c.params, "proxy_val_acc": c.val_acc,
+        rec = store.get_run(done[c.structure])
+        out.append({"run": rec.name, "structure": c.structure, "params": c.params, "proxy_val_acc": c.val_acc,
                     "val_acc": rec.best_val_acc, "test_acc": rec.test_acc, "seconds": rec.train_seconds})  # fmt: skip
     return out
 
 
 def growth(lab: Path, store: RunStore, args: argparse.Namespace) -> dict:
     """Full width from the start vs grown from a quarter of it, the default recipe otherwise, ``--grow-seeds`` each."""
-    arms = {"full": ["model_kwargs.width=32"], "grown": ["model_kwargs.width=8", "grow=2:widen*2,4:widen*2"]}
+    arms = {"full": ["model_kwargs.width=32"], "grown": ["model_kwargs.width=8", f"grow={GROW}"]}
     out: dict = {}
     for arm, extra in arms.items():
         rows = []
@@ -149,6 +153,13 @@ def growth(lab: Path, store: RunStore, args: argparse.Namespace) -> dict:
     return out
 
 
+def lab_minutes(store: RunStore) -> float:
+    """Wall time of every training recorded in the lab (children, retrains, growth), in minutes: the benchmark's
+    cost however many invocations it took (searches resume, and trained structures are read back)."""
+    rows = store.list_runs(status="completed")
+    return sum((r.finished_at - r.created_at).total_seconds() for r in rows if r.finished_at and r.created_at) / 60
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lab", type=Path, required=True, help="lab folder (runs/, the proxy table): made or reused")
@@ -158,16 +169,18 @@ def main() -> None:
     ap.add_argument("--retrain", type=int, default=3, help="best structures retrained with the full recipe")
     ap.add_argument("--grow-seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-growth", action="store_true", help="searches and retraining only (growth in a later call)")
     ap.add_argument("--override", action="append", default=[], help="key=value for every training (a quick check: train_subset=500)")
     args = ap.parse_args()
     lab = args.lab.resolve()
     store = RunStore(runs_dir=lab / "runs")
-    t0 = time.perf_counter()
     found = searches(lab, store, args)
-    result = {"budget": args.budget, "seeds": args.seeds, **summarise(found), "search_minutes": (time.perf_counter() - t0) / 60}
+    result = {"budget": args.budget, "seeds": args.seeds, **summarise(found)}
     result["retrained"] = retrain(lab, store, found, args)
+    if args.no_growth:
+        return
     result["growth"] = growth(lab, store, args)
-    result["total_minutes"] = (time.perf_counter() - t0) / 60
+    result["lab_minutes"] = lab_minutes(store)
     write_results("nas", {"lab": "(outside the repository)", **result}, rows_for(result), ["figure", "measured", "target", "met"])
 
 
@@ -182,9 +195,15 @@ def rows_for(r: dict) -> list[list]:
         rows.append([f"REINFORCE: mean proxy val acc, last quarter vs first (mean of {r['seeds']} seeds)",
                      f"{p(q['last_quarter'])} vs {p(q['first_quarter'])}: {100 * gain:+.2f} pp", ">= +1 pp", ok(gain >= 0.01)])  # fmt: skip
     for name, q in s.items():
-        rows.append([f"{name}: children to come within 0.1 pp of the best found ({p(r['best_val_acc'])}), median (each seed)",
-                     f"{q['median_reach']} ({', '.join(str(x) for x in q['reach'])}); distinct structures {q['distinct']}",
-                     "reported; reinforce and evolution < random", ""])  # fmt: skip
+        rows.append(
+            [
+                f"{name}: children to come within 0.1 pp of the best found ({p(r['best_val_acc'])}), median (each seed)",
+                f"{q['median_reach']} ({', '.join(str(x) for x in q['reach'])}); distinct structures {q['distinct']}",
+                "reported; reinforce and evolution < random",
+                "",
+            ]
+        )
+        rows.append([f"  {name}: best proxy val acc found per seed", ", ".join(p(b) for b in q["best"]), "", ""])  # fmt: skip
     if {"reinforce", "evolution", "random"} <= set(s):
         fewer = (
             s["reinforce"]["median_reach"] < s["random"]["median_reach"] and s["evolution"]["median_reach"] < s["random"]["median_reach"]
@@ -211,9 +230,9 @@ def rows_for(r: dict) -> list[list]:
     rows.append(
         [
             "whole benchmark",
-            f"{r['total_minutes']:.0f} min (searches {r['search_minutes']:.0f})",
+            f"{r['lab_minutes']:.0f} min (summed wall time of every training in the lab)",
             "<= 120 min",
-            ok(r["total_minutes"] <= 120),
+            ok(r["lab_minutes"] <= 120),
         ]
     )
     return rows
