@@ -30,7 +30,7 @@ from .errors import TrainingError
 from .evidence import versions
 from .inference import evaluate, layout
 from .models import DigitNet, count_params, create_model
-from .models.grow import GrowStep, grow, parse_grow
+from .models.grow import GrowStep, grow, grow_optimizer_state, parse_grow
 from .records import RunFolder, TrainResult
 
 log = logging.getLogger("digitlab")
@@ -126,6 +126,7 @@ class LoopState:
     best: dict[str, Any] = field(default_factory=lambda: {"val_acc": -1.0, "epoch": 0})
     stale: int = 0  # epochs since the best validation accuracy
     history: list[dict[str, Any]] = field(default_factory=list)
+    best_weights: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None  # (model kwargs, state) of the best epoch
 
     @property
     def deployed(self) -> DigitNet:
@@ -170,15 +171,17 @@ def setup(cfg: TrainConfig, resume: dict[str, Any] | None = None) -> LoopState:
 
 
 def grow_now(cfg: TrainConfig, st: LoopState, step: GrowStep) -> str:
-    """Grow the model (and its EMA copy, alike) by ``step``, function-preserving; a fresh optimiser for the new
-    parameters (the schedule's step count goes on). Returns the log line."""
+    """Grow the model (and its EMA copy, alike) by ``step``, function-preserving; the optimiser's state is grown with
+    it (the schedule's step count goes on). Returns the log line."""
     before = count_params(st.model)
-    old_kwargs = st.model_kwargs
+    old_kwargs, old_model, old_state = st.model_kwargs, st.model, st.opt.state
     st.model, st.model_kwargs = grow(st.model, cfg.model, old_kwargs, step, cfg.seed)
     st.model = st.model.to(memory_format=layout(st.model))
     if st.ema is not None:
         st.ema = grow(st.ema, cfg.model, old_kwargs, step, cfg.seed)[0].eval()
     st.opt = build_optimizer(cfg, st.model)
+    for p, state in grow_optimizer_state(old_model, st.model, dict(old_state), old_kwargs, step, cfg.seed).items():
+        st.opt.state[p] = state
     return f"grow after epoch {step.epoch}: {step.text().split(':')[1]} -> {cfg.model} {st.model_kwargs}, {before:,} -> {count_params(st.model):,} parameters"
 
 
@@ -318,17 +321,32 @@ def checkpoint_payload(
 
 
 def evaluate_epoch(cfg: TrainConfig, model: torch.nn.Module, data: DigitData) -> dict[str, float]:
-    """Validation and test loss/accuracy of ``model``, timed."""
+    """Validation (and, with ``test_every_epoch``, test) loss/accuracy of ``model``, timed; a split not evaluated is NaN."""
     t0 = time.perf_counter()
     out: dict[str, float] = {}
     for split, x, y in (("val", data.val_x, data.val_y), ("test", data.test_x, data.test_y)):
-        if len(y):
+        if len(y) and (split == "val" or cfg.test_every_epoch):
             r = evaluate(model, x, y, data.mean, data.std, cfg.eval_batch_size)
             out[f"{split}_loss"], out[f"{split}_acc"] = r.loss, r.acc
-        else:  # no validation split (val_size=0): NaN, and the last epoch is kept
+        else:  # no validation split (val_size=0: the last epoch is kept), or the test split left to the end
             out[f"{split}_loss"], out[f"{split}_acc"] = float("nan"), float("nan")
     out["eval_seconds"] = time.perf_counter() - t0
     return out
+
+
+def test_best(cfg: TrainConfig, st: LoopState, data: DigitData) -> None:
+    """``test_every_epoch=false``: the test split once, on the best epoch's deployed weights, into ``st.best`` and that
+    epoch's history row. A run resumed after its best epoch has those weights in ``best.pt`` only: its test stays NaN."""
+    if st.best_weights is None or not len(data.test_y):
+        return
+    kwargs, state = st.best_weights
+    model = create_model(cfg.model, **kwargs)
+    model.load_state_dict(state)
+    t0 = time.perf_counter()
+    r = evaluate(model.to(memory_format=layout(model)), data.test_x, data.test_y, data.mean, data.std, cfg.eval_batch_size)
+    row = next(h for h in st.history if h["epoch"] == st.best["epoch"])
+    row.update(test_acc=r.acc, test_loss=r.loss, eval_seconds=row["eval_seconds"] + time.perf_counter() - t0)
+    st.best.update(test_acc=r.acc, test_loss=r.loss)
 
 
 def train(
@@ -377,6 +395,8 @@ def train(
             st.stale = 0 if improved else st.stale + 1
             if improved:
                 st.best = {k: m[k] for k in ("epoch", "val_acc", "val_loss", "test_acc", "test_loss")}
+                if not cfg.test_every_epoch:  # kept for the one test evaluation at the end
+                    st.best_weights = (dict(st.model_kwargs), copy.deepcopy(st.deployed.state_dict()))
             with HeldInterrupts():  # checkpoints and records of an epoch: all or nothing
                 if folder is not None:
                     save_weights(cfg, data, st, folder, improved, m)
@@ -390,6 +410,8 @@ def train(
         status = "interrupted"
     except StopTraining as stop:  # a hook ended the run (e.g. a tuner pruned it)
         status = stop.status
+    if not cfg.test_every_epoch and status != "interrupted":
+        test_best(cfg, st, data)
     train_seconds = sum(h["train_seconds"] for h in st.history)
     return TrainResult(status, st.history, st.best, st.deployed, train_seconds)
 
