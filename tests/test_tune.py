@@ -203,8 +203,10 @@ def test_a_study_records_every_trial_as_a_linked_run(tlab):
         assert rec.best_val_acc == pytest.approx(t.value) and t.user_attrs["train_seconds"] == pytest.approx(rec.train_seconds)
         cfg = rec.config.model_dump()
         assert cfg["lr"] == t.params["lr"] and cfg["batch_size"] == t.params["batch_size"]
-        assert cfg["calibrate"] is False  # trials skip the rejection calibration; the trial's (exported) config keeps the base's
-        assert {**cfg, "name": None, "calibrate": True} == {**T.trial_config(t), "name": None}
+        # trials skip the rejection calibration and test the best epoch once, at the end; the (exported) config keeps the base's
+        assert cfg["calibrate"] is False and cfg["test_every_epoch"] is False
+        assert {**cfg, "name": None, "calibrate": True, "test_every_epoch": True} == {**T.trial_config(t), "name": None}
+        assert rec.test_acc is not None
         assert (tlab.runs / rec.name / "weights" / "best.pt").is_file()
     assert st.best_value == max(r.best_val_acc for r in runs.values())
 

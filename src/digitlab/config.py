@@ -149,6 +149,12 @@ class TrainConfig(RunBase):
     # --- machine ---
     threads: int = P(0, "CPU threads for torch (0 = all cores)", tunable=False, ge=0)
     eval_batch_size: int = P(1000, "Images per evaluation step", unit="images", ge=1, tunable=False)
+    test_every_epoch: bool = P(
+        True,
+        "Evaluate the test split after every epoch (the test curve of the runs page); false: once, on the best epoch's weights, "
+        "when the run ends (tuning trials and structure-search children, which never choose on it, save that time)",
+        tunable=False,
+    )
 
     def warnings(self) -> list[str]:
         """Advice that is not an error."""

@@ -121,7 +121,9 @@ class ChildTrainer:
 
     def __call__(self, number: int, p: Proposal) -> Child:
         name = f"{self.search}-c{number}"
-        cfg = make_config({**self.space.proxy, "name": name, "model": "nas", "model_kwargs": {"structure": p.structure}})
+        cfg = make_config(
+            {**self.space.proxy, "name": name, "model": "nas", "model_kwargs": {"structure": p.structure}, "test_every_epoch": False}
+        )  # the test split once, when the child ends: it never chooses
         extra = {"search": self.search, "child": number, "structure": p.structure, "choices": p.choices}
         try:
             _, result = run_training(cfg, runs_dir=self.runs_dir, store=self.store, data=self.data, extra=extra)

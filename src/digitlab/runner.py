@@ -80,9 +80,10 @@ class Recorder:
     def __call__(self, m: dict[str, Any]) -> None:
         self.store.add_epoch(self.run_id, m)
         write_metrics_csv(self.folder, self.store.epochs(self.run_id))
+        test = f"{100 * m['test_acc']:.2f}%" if m["test_acc"] == m["test_acc"] else "at the end"  # NaN: test_every_epoch=false
         log.info(
-            "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | test acc %.2f%% | %.1fs (+%.1fs eval)",
-            m["epoch"], m["train_loss"], 100 * m["train_acc"], m["val_loss"], 100 * m["val_acc"], 100 * m["test_acc"],
+            "epoch %d: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% | test acc %s | %.1fs (+%.1fs eval)",
+            m["epoch"], m["train_loss"], 100 * m["train_acc"], m["val_loss"], 100 * m["val_acc"], test,
             m["train_seconds"], m["eval_seconds"],
         )  # fmt: skip
 

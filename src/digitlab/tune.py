@@ -179,9 +179,10 @@ class Objective:
         cfg = suggest(trial, self.space).model_copy(update={"name": name})
         trial.set_user_attr("config", cfg.model_dump(exclude={"name"}))
         hooks = [_Pruning(trial, cfg.epochs)] if self.prune else []
-        try:  # a trial skips the 'not a digit' calibration (seconds each); the final run of the chosen config does it
+        try:  # a trial skips the 'not a digit' calibration (seconds each; the final run of the chosen config does it)
+            # and evaluates the test split once, when it ends: it never chooses
             _, result = run_training(
-                cfg.model_copy(update={"calibrate": False}),
+                cfg.model_copy(update={"calibrate": False, "test_every_epoch": False}),
                 runs_dir=self.runs_dir,
                 store=self.store,
                 data=self.data,
