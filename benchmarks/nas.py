@@ -87,7 +87,7 @@ def searches(lab: Path, store: RunStore, args: argparse.Namespace) -> dict[str, 
                     lab / "runs",
                     args.budget,
                     train=table.trainer(N.ChildTrainer(study.study_name, space, store, lab / "runs", data)),
-                )
+                )[: args.budget]  # a search run before with a larger budget counts its first children only
             print(f"{study.study_name}: {len(found)} children, best {100 * max(c.val_acc for c in found):.2f}%, "
                   f"{table.trained} structures trained so far, {time.perf_counter() - t0:.0f} s")  # fmt: skip
             out[controller].append(found)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import torch
 import yaml
 
+from .accel import resolved_precision
 from .catalog import resolve
 from .checkpoint import generator_from_checkpoint, load_checkpoint, model_from_checkpoint
 from .config import GenConfig, TrainConfig, make_config
@@ -309,6 +310,8 @@ def _execute(
             "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
             len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std,
         )  # fmt: skip
+        if cfg.precision != "float32" or cfg.compile:
+            log.info("training step: %s%s", resolved_precision(cfg.precision), ", torch.compile" if cfg.compile else "")
         if data.teacher_logits is not None:
             log.info(
                 "distilling from teacher %s: temperature %g, soft-target weight %g, %s",

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import torch
 import torch.nn.functional as F
 
+from .accel import autocast, compiled, step_dtype
 from .attacks import attack
 from .checkpoint import save_checkpoint
 from .config import TrainConfig
@@ -127,6 +128,8 @@ class LoopState:
     stale: int = 0  # epochs since the best validation accuracy
     history: list[dict[str, Any]] = field(default_factory=list)
     best_weights: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None  # (model kwargs, state) of the best epoch
+    fwd: Callable[..., torch.Tensor] | None = None  # the training step's forward: the model, or it compiled
+    dtype: torch.dtype | None = None  # the training step's autocast type (None: float32)
 
     @property
     def deployed(self) -> DigitNet:
@@ -164,6 +167,7 @@ def setup(cfg: TrainConfig, resume: dict[str, Any] | None = None) -> LoopState:
     model = model.to(memory_format=layout(model))
     ema = copy.deepcopy(model).eval() if cfg.ema > 0 else None
     state = LoopState(model, build_optimizer(cfg, model), ema, torch.Generator().manual_seed(cfg.seed + 1), kwargs)
+    state.fwd, state.dtype = compiled(model, cfg.compile), step_dtype(cfg.precision)
     if resume is not None:
         model.load_state_dict(resume["state_dict"])
         state.load_train_state(resume["train_state"])
@@ -179,7 +183,7 @@ def grow_now(cfg: TrainConfig, st: LoopState, step: GrowStep) -> str:
     st.model = st.model.to(memory_format=layout(st.model))
     if st.ema is not None:
         st.ema = grow(st.ema, cfg.model, old_kwargs, step, cfg.seed)[0].eval()
-    st.opt = build_optimizer(cfg, st.model)
+    st.opt, st.fwd = build_optimizer(cfg, st.model), compiled(st.model, cfg.compile)
     for p, state in grow_optimizer_state(old_model, st.model, dict(old_state), old_kwargs, step, cfg.seed).items():
         st.opt.state[p] = state
     return f"grow after epoch {step.epoch}: {step.text().split(':')[1]} -> {cfg.model} {st.model_kwargs}, {before:,} -> {count_params(st.model):,} parameters"
@@ -241,7 +245,9 @@ def forward_loss(
             cfg.adv_train, st.model, x[:a].clamp_(0, 1), y[:a], cfg.adv_eps, data.mean, data.std, steps=cfg.adv_steps, gen=st.aug_gen
         )
     soft = teacher_targets(cfg, data, x[:n], idx)  # before x is normalised in place
-    logits_all = st.model(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt))
+    with autocast(st.dtype):
+        fwd = st.fwd if st.fwd is not None else st.model
+        logits_all = fwd(x.sub_(data.mean).div_(data.std).contiguous(memory_format=fmt)).float()
     logits = logits_all[:n]
     loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
     if soft is not None:  # distillation: the hard loss keeps 1 - alpha (alpha = 0 is exactly plain training)
