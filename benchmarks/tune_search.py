@@ -55,7 +55,7 @@ def run_study(
     storage = T.open_storage(T.default_storage(runs), heartbeat=None)
     study, space = T.open_study(f"{method}-s{seed}", space, storage, store, sampler=sampler, pruner=pruner, seed=seed)
     with T.quiet_runs():
-        T.optimize(study, space, store, runs, trials=max_trials, budget=budget_s, data=data)
+        T.optimize(study, space, store, runs, trials=max_trials, train_budget=budget_s, data=data)
     rows = trial_rows(study)
     f = fewest_trainings(rows)
     print(

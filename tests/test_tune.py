@@ -362,6 +362,20 @@ def test_tune_studies_study_and_export_on_the_command_line(cli, lab):
     assert res.code == 2 and "No study named 'nope'" in error_line(res)
 
 
+def test_budget_is_wall_clock_and_train_budget_counts_training_seconds(cli, lab):
+    tiny = ["train_subset=400", "val_size=200", "threads=1", "--no-final", "--no-plots", "--seed", "1"]
+    t0 = time.perf_counter()
+    res = cli("tune", "--space", "fast", "--study", "wall", "--budget", "1s", *tiny)
+    assert res.code == 0, res.text
+    wall = T.load_study("wall", T.open_storage(T.default_storage(lab / "runs")))
+    # no trial starts once a second has passed: one or two trials, not the 20 of the default
+    assert 1 <= len(wall.trials) <= 3 and time.perf_counter() - t0 < 60
+    res = cli("tune", "--space", "fast", "--study", "spent", "--train-budget", "0.01s", *tiny)
+    spent = T.load_study("spent", T.open_storage(T.default_storage(lab / "runs")))
+    assert res.code == 0 and len(spent.trials) == 1  # the first trial's training seconds already pass 0.01 s
+    assert cli("tune", "--space", "fast", "--timeout", "1m").code == 2  # one wall-clock option, named --budget
+
+
 def test_an_unreachable_storage_is_one_sentence_quickly(cli):
     t0 = time.perf_counter()
     with pytest.raises(StoreError, match=r"Cannot open the study storage postgresql://nouser@127.0.0.1:1/x: .*check --storage"):

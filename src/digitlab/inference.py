@@ -13,6 +13,8 @@ import torch.nn.functional as F
 
 from .models import DigitNet
 
+EVAL_BATCH = 200  # images per step: on a CPU about twice as fast as 1000 (a smaller batch's activations stay in cache)
+
 
 @dataclass
 class ModelView:
@@ -44,7 +46,9 @@ def layout(model: torch.nn.Module) -> torch.memory_format:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: float, std: float, batch_size: int = 1000) -> Evaluation:
+def evaluate(
+    model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: float, std: float, batch_size: int = EVAL_BATCH
+) -> Evaluation:
     """Loss, accuracy and predictions of ``model`` on uint8 images; returns numbers, prints nothing."""
     was_training = model.training
     model.eval()
@@ -61,7 +65,7 @@ def evaluate(model: torch.nn.Module, x_u8: torch.Tensor, y: torch.Tensor, mean: 
 
 @torch.no_grad()
 def model_view(
-    model: DigitNet, x: torch.Tensor, mean: float, std: float, labels: torch.Tensor | None = None, batch: int = 1000
+    model: DigitNet, x: torch.Tensor, mean: float, std: float, labels: torch.Tensor | None = None, batch: int = EVAL_BATCH
 ) -> ModelView:
     """Features and logits of images ``x``: uint8 ``(N, 28, 28)`` or float in [0, 1]."""
     model.eval()

@@ -22,7 +22,7 @@ from typing import Any
 import optuna
 import torch
 
-from .config import make_config
+from .config import MACHINE_KEYS, make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
@@ -217,7 +217,7 @@ def export_config(study: optuna.Study, path: str | Path, pick: int | None = None
     chosen = best_children(found)[0] if pick is None else next((c for c in found if c.number == pick), None)
     if chosen is None:
         raise RunError(f"Child {pick} of search {study.study_name!r} has not finished; `digitlab nas show {study.study_name}` lists them.")
-    cfg = {k: v for k, v in search_space(study).final.items() if k not in ("name", "threads", "eval_batch_size")}
+    cfg = {k: v for k, v in search_space(study).final.items() if k not in MACHINE_KEYS}
     cfg.update(model="nas", model_kwargs={"structure": chosen.structure})
     header = (
         f"# Structure found by search {study.study_name!r} ({study.user_attrs['controller']}), child {chosen.number}: "

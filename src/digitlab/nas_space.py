@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import load_config, read_yaml
+from .config import config_identity, load_config, read_yaml
 from .errors import ConfigError
 from .models.nas import MAX_BLOCKS, MAX_POOLS, MAX_WIDTH, OPS, Block, structure_text
 from .presets import resolve_preset
@@ -114,11 +114,10 @@ class Space:
         return d
 
     def hash(self) -> str:
-        """Hash of the canonical JSON without machine settings: a search refuses to continue under another space."""
+        """Hash of the canonical JSON without machine settings and schema defaults: a search refuses to continue under
+        another space."""
         d = self.to_json()
-        for cfg in (d["proxy"], d["final"]):
-            for key in ("threads", "eval_batch_size", "name"):
-                cfg.pop(key, None)
+        d["proxy"], d["final"] = config_identity(d["proxy"]), config_identity(d["final"])
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

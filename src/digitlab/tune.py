@@ -27,7 +27,7 @@ from typing import Any
 import optuna
 import yaml
 
-from .config import make_config
+from .config import MACHINE_KEYS, make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
@@ -35,7 +35,7 @@ from .records import AfterRun
 from .runner import run_training
 from .store import RunStore
 from .trainer import StopTraining
-from .tune_space import MACHINE_KEYS, OBJECTIVES, TYPES, Param, Space, load_space, parse_objectives, parse_space, suggest  # noqa: F401  (the tuning API)
+from .tune_space import OBJECTIVES, TYPES, Param, Space, load_space, parse_objectives, parse_space, suggest  # noqa: F401  (the tuning API)
 from .tune_storage import (  # noqa: F401  (the tuning API)
     STUDY_NAME,
     TOLERANCE,
@@ -266,12 +266,13 @@ def optimize(
     *,
     trials: int | None = None,
     timeout: float | None = None,
-    budget: float | None = None,
+    train_budget: float | None = None,
     data: DigitData | None = None,
     data_dir: str | None = None,
     callbacks: Sequence[Callable[[optuna.Study, Any], None]] = (),
 ) -> optuna.Study:
-    """Run trials until ``trials`` more are done, ``timeout`` seconds pass or ``budget`` training seconds are spent.
+    """Run trials until ``trials`` more are done, ``timeout`` seconds of wall-clock time pass (no trial starts after
+    it) or ``train_budget`` training seconds are spent by the study's trials in all.
 
     A trial that fails (e.g. NaN loss) is FAIL and the study goes on; Ctrl-C stops it after marking the running
     trial FAIL (its run ``interrupted``): continue with the same study name.
@@ -279,7 +280,7 @@ def optimize(
     objective = Objective(
         study.study_name, space, store, Path(runs_dir), data or study_data(space, data_dir), prune=len(space.objectives) == 1
     )
-    extra = [budget_callback(budget)] if budget else []
+    extra = [budget_callback(train_budget)] if train_budget else []
     with quiet_optuna():  # failed trials are reported by the lab, in one line, not with Optuna's traceback
         study.optimize(objective, n_trials=trials, timeout=timeout, catch=(DigitlabError,), callbacks=[*extra, *callbacks])
     return study

@@ -20,7 +20,7 @@ from typing import Any, Literal, get_origin
 
 import optuna
 
-from .config import FIELDS, TrainConfig, load_config, make_config, merge_config, range_text, read_yaml, schema_extra
+from .config import FIELDS, TrainConfig, config_identity, load_config, make_config, merge_config, range_text, read_yaml, schema_extra
 from .errors import ConfigError, DigitlabError
 from .models import get_spec
 from .presets import resolve_preset
@@ -28,7 +28,6 @@ from .presets import resolve_preset
 log = logging.getLogger("digitlab")
 TYPES = ("float", "logfloat", "int", "categorical")
 OBJECTIVES = {"val_acc": "maximize", "train_seconds": "minimize", "params": "minimize"}
-MACHINE_KEYS = ("name", "threads", "eval_batch_size")  # may differ between workers of one study
 
 
 @dataclass(frozen=True)
@@ -68,9 +67,9 @@ class Space:
         return {"base": self.base, "params": [p.to_dict() for p in self.params], "objectives": self.objectives}
 
     def hash(self) -> str:
-        """Hash of the canonical JSON, machine settings (threads, ...) left out."""
+        """Hash of the canonical JSON, machine settings (threads, ...) and schema defaults left out."""
         d = self.to_json()
-        d["base"] = {k: v for k, v in d["base"].items() if k not in MACHINE_KEYS}
+        d["base"] = config_identity(d["base"])
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
     @property

@@ -20,9 +20,13 @@ def tune(
     study: str | None = typer.Option(
         None, "--study", help="Study name: a new one, or an existing one to continue or join (default <space>-N)."
     ),
-    trials: int | None = typer.Option(None, "--trials", "-n", help="Trials this process runs (default 20 unless --timeout or --budget)."),
-    timeout: str | None = typer.Option(None, "--timeout", help="Start no trial after this long, e.g. 30m, 2h, 90s."),
-    budget: str | None = typer.Option(None, "--budget", help="Stop once the study's trials have trained this long in all, e.g. 20m."),
+    trials: int | None = typer.Option(None, "--trials", "-n", help="Trials this process runs (default 20 unless a budget is given)."),
+    budget: str | None = typer.Option(
+        None, "--budget", help="Wall-clock time for this process's trials, e.g. 2m, 30m, 2h: no trial starts after it (then the final run)."
+    ),
+    train_budget: str | None = typer.Option(
+        None, "--train-budget", help="Stop once the study's trials have trained this long in all (training seconds only), e.g. 20m."
+    ),
     objectives: str | None = typer.Option(
         None, "--objectives", help="val_acc (default), or val_acc,train_seconds / val_acc,params for a Pareto front."
     ),
@@ -54,7 +58,7 @@ def tune(
     store = Ctx.store()
     url = storage or T.default_storage(Ctx.runs_dir)
     st_storage = T.open_storage(url, heartbeat, T.mark_lost(store))
-    if export is not None and space is None and trials is None and timeout is None and budget is None:
+    if export is not None and space is None and trials is None and budget is None and train_budget is None:
         if study is None:
             from ..errors import ConfigError
 
@@ -77,9 +81,9 @@ def tune(
                 sp,
                 store,
                 Ctx.runs_dir,
-                trials=trials if trials or timeout or budget else 20,
-                timeout=T.parse_duration(timeout),
-                budget=T.parse_duration(budget),
+                trials=trials if trials or budget or train_budget else 20,
+                timeout=T.parse_duration(budget),
+                train_budget=T.parse_duration(train_budget),
                 data_dir=Ctx.data_dir,
                 callbacks=[lambda s, t: console.print(trial_line(s, t))],
             )
