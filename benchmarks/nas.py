@@ -32,7 +32,7 @@ from common import write_results
 from digitlab import nas as N
 from digitlab import nas_records as R
 from digitlab.config import load_config
-from digitlab.data import load_digits
+from digitlab.data import data_for
 from digitlab.nas_space import load_space
 from digitlab.runner import run_training
 from digitlab.store import RunStore
@@ -71,8 +71,7 @@ def searches(lab: Path, store: RunStore, args: argparse.Namespace) -> dict[str, 
     """controller -> one list of children per seed."""
     space = load_space("cnn", [f"threads={args.threads}", *args.override])
     storage = open_storage(R.default_storage(lab / "runs"), None)
-    b = space.proxy
-    data = load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"])
+    data = data_for(space.proxy)
     table = Table(lab / "proxy-table.json")
     out: dict[str, list[list[R.Child]]] = {}
     for controller in args.controllers:

@@ -23,7 +23,7 @@ import optuna
 import torch
 
 from .config import MACHINE_KEYS, make_config
-from .data import DigitData, load_digits
+from .data import DigitData, data_for
 from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
 from .nas_records import KIND, Child, best_children, children, load_search, search_space
@@ -152,8 +152,7 @@ def run_search(
     space = search_space(study)
     state = SearchState(study, space)
     if train is None:
-        b = space.proxy
-        data = data or load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"], data_dir)
+        data = data or data_for(space.proxy, data_dir)
         train = ChildTrainer(study.study_name, space, store, Path(runs_dir), data)
     while len(state.catch_up()) < budget:
         proposal = state.next_proposal()
@@ -193,8 +192,7 @@ def retrain(
 ) -> list[tuple[Child, str, Any]]:
     """Retrain the ``top`` best structures with the space's full recipe as ``<search>-final<k>``: (child, run, result)."""
     space, out = search_space(study), []
-    b = space.final
-    data = load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"], data_dir)
+    data = data_for(space.final, data_dir)
     for k, child in enumerate(best_children(children(study), top), start=1):
         cfg = make_config(
             {**space.final, "name": f"{study.study_name}-final{k}", "model": "nas", "model_kwargs": {"structure": child.structure}}

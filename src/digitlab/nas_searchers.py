@@ -27,6 +27,7 @@ from torch import nn
 
 from .errors import ConfigError
 from .nas_space import Decision, Space
+from .tune_storage import quiet_optuna
 
 
 @dataclass(frozen=True)
@@ -199,19 +200,21 @@ class TPE:
 
     def __init__(self, space: Space, seed: int = 0):
         self.space = space
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        self.study = optuna.create_study(direction="maximize")
+        with quiet_optuna():  # the in-memory study's creation is no news to the user
+            self.study = optuna.create_study(direction="maximize")
         self.dists = {d.name: optuna.distributions.CategoricalDistribution(list(d.choices)) for d in space.decisions()}
 
     def propose(self, seed: int) -> Proposal:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self.study.sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
-        trial = self.study.ask()
-        proposal = Proposal(*self.space.decode(lambda d: trial.suggest_categorical(d.name, list(d.choices))))
-        self.study.tell(trial, state=optuna.trial.TrialState.FAIL)  # a probe: the result comes through observe
+        with quiet_optuna():
+            trial = self.study.ask()
+            proposal = Proposal(*self.space.decode(lambda d: trial.suggest_categorical(d.name, list(d.choices))))
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)  # a probe: the result comes through observe
         return proposal
 
     def observe(self, choices: dict[str, Any], reward: float) -> None:
         dists = {k: self.dists[k] for k in choices}
-        self.study.add_trial(optuna.trial.create_trial(params=dict(choices), distributions=dists, value=reward))
+        with quiet_optuna():
+            self.study.add_trial(optuna.trial.create_trial(params=dict(choices), distributions=dists, value=reward))

@@ -28,7 +28,7 @@ import optuna
 import yaml
 
 from .config import MACHINE_KEYS, make_config
-from .data import DigitData, load_digits
+from .data import DigitData, data_for
 from .errors import ConfigError, DigitlabError, RunError
 from .models import count_params
 from .records import AfterRun
@@ -254,8 +254,7 @@ def budget_callback(seconds: float) -> Callable[[optuna.Study, Any], None]:
 
 def study_data(space: Space, data_dir: str | None = None) -> DigitData:
     """The study's data, loaded once (the split and subset are fixed by the base: they are not tunable)."""
-    b = space.base
-    return load_digits(b["dataset"], b["val_size"], b["split_seed"], b["train_subset"], data_dir)
+    return data_for(space.base, data_dir)
 
 
 def optimize(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,3 +97,8 @@ def load_digits(
     mean, std = pixel_stats(x[tr], f"{dataset}-{hashlib.md5(tr.tobytes()).hexdigest()[:16]}")  # keyed by the exact split
     t = torch.from_numpy
     return DigitData(t(x[tr].copy()), t(y[tr]), t(x[va].copy()), t(y[va]), t(tx.copy()), t(ty), mean, std, CLASS_NAMES[dataset])
+
+
+def data_for(cfg: Mapping[str, Any], data_dir: str | Path | None = None) -> DigitData:
+    """The data a (resolved) config trains on: its dataset, validation split and training subset."""
+    return load_digits(cfg["dataset"], cfg["val_size"], cfg["split_seed"], cfg["train_subset"], data_dir)
