@@ -12,7 +12,7 @@ from digitlab.config import make_config
 from digitlab.data import load_digits
 from digitlab.errors import ModelError
 from digitlab.models import count_params, create_model
-from digitlab.models.grow import ChannelMap, GrowStep, grow, grow_optimizer_state, parse_grow
+from digitlab.models.grow import ChannelMap, GrowStep, grow, parse_grow
 from digitlab.records import RunFolder
 from digitlab.store import RunStore
 from digitlab.trainer import train
@@ -31,10 +31,11 @@ def trained_cnn(batchnorm: bool, **kw) -> torch.nn.Module:
     return model.eval()
 
 
-@pytest.mark.parametrize("batchnorm", [True, False])
+@pytest.mark.parametrize("batchnorm, pool_first", [(True, False), (False, False), (True, True)])
 @pytest.mark.parametrize("steps", [["widen*2"], ["deepen"], ["widen*3", "deepen", "widen*2"], ["deepen", "deepen"]])
-def test_growth_preserves_the_function(batchnorm, steps):
-    model, kwargs = trained_cnn(batchnorm), {"width": 4, "batchnorm": batchnorm}
+def test_growth_preserves_the_function(batchnorm, pool_first, steps):
+    model = trained_cnn(batchnorm, pool_first=pool_first)
+    kwargs = {"width": 4, "batchnorm": batchnorm, "pool_first": pool_first}
     x = torch.randn(16, 1, 28, 28)
     with torch.no_grad():
         before = model(x)
@@ -91,39 +92,6 @@ def test_a_bad_schedule_is_refused_before_a_run_exists(cli, lab):
     res = cli("train", *small("model=cnn", "grow=5:deepen"))
     assert res.code == 2 and "grow step '5:deepen'" in error_line(res)
     assert not [p for p in (lab / "runs").glob("*") if p.is_dir()]  # no run folder (the database file may exist)
-
-
-@pytest.mark.parametrize("op", ["widen", "deepen"])
-def test_the_optimiser_state_grows_with_the_net(op):
-    """Adam's moments and step go through the growth: the old channels keep theirs, copies take the original's whole,
-    and the block deepen adds starts without state (a fresh optimiser would jolt every weight by +-lr at once)."""
-    torch.manual_seed(0)
-    model = create_model("cnn", width=4)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    for _ in range(3):
-        opt.zero_grad()
-        model(torch.randn(16, 1, 28, 28)).logsumexp(1).mean().backward()
-        opt.step()
-    step = GrowStep(1, op, 2 if op == "widen" else 1)
-    new, _ = grow(model, "cnn", {"width": 4}, step, seed=0)
-    state = grow_optimizer_state(model, new, dict(opt.state), {"width": 4}, step, seed=0)
-    old_first, new_first = next(model.parameters()), next(new.parameters())  # the first conv: (4|8, 1, 3, 3)
-    grown = state[new_first]
-    assert grown["exp_avg"].shape == new_first.shape and float(grown["step"]) == 3
-    assert torch.equal(grown["exp_avg_sq"][:4], opt.state[old_first]["exp_avg_sq"])
-    if op == "widen":  # every new weight has state; each copied channel holds its original's moments whole
-        assert len(state) == len(list(new.parameters()))
-        index = ChannelMap.wider(4, 8, torch.Generator().manual_seed(0 * 7_919 + 1)).index
-        assert torch.equal(grown["exp_avg"], opt.state[old_first]["exp_avg"][index])
-    else:
-        fresh = {n for n, p in new.named_parameters() if p not in state}
-        assert len(state) == len(list(model.parameters())) and fresh == {"features.3.0.weight", "features.3.1.weight", "features.3.1.bias"}
-    nxt = torch.optim.AdamW(new.parameters(), lr=1e-3)
-    nxt.state.update(state)
-    nxt.zero_grad()
-    new(torch.randn(16, 1, 28, 28)).logsumexp(1).mean().backward()
-    nxt.step()  # the carried state is usable as is
-    assert float(nxt.state[new_first]["step"]) == 4
 
 
 def grown_config(**kw):

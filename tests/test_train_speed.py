@@ -107,3 +107,15 @@ def test_without_a_compiler_training_goes_on_eagerly_and_says_so_once(data, monk
     said = [r.message for r in caplog.records if "no C++ compiler" in r.message]
     assert len(said) == 1 and "training eagerly" in said[0]
     assert runs[0].history[0]["train_loss"] == pytest.approx(train(tiny(epochs=1), data).history[0]["train_loss"], abs=1e-6)
+
+
+@pytest.mark.parametrize("name, kw", [("cnn", {"width": 8}), ("fast", {})])
+def test_pool_first_nets_normalise_after_the_pool_with_the_same_parameters(name, kw):
+    """BatchNorm after the pool sees a quarter of the values (the CPU's slowest training layer); the layers are the same."""
+    from digitlab.models import count_params, create_model
+
+    plain, pooled = create_model(name, **kw), create_model(name, pool_first=True, **kw)
+    assert count_params(plain) == count_params(pooled)
+    kinds = [type(m).__name__ for m in pooled.modules() if type(m).__name__ in ("MaxPool2d", "BatchNorm2d")]
+    assert kinds[:2] == ["MaxPool2d", "BatchNorm2d"]
+    assert pooled(torch.randn(4, 1, 28, 28)).shape == (4, 10)

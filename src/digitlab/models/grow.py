@@ -16,7 +16,6 @@ checkpoint written after it loads through the registry like any other.
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -104,10 +103,12 @@ def _copy_block(old: nn.Sequential, new: nn.Sequential, inp: ChannelMap, out: Ch
     conv_n.weight.copy_(_out(_in(conv_o.weight, inp), out))
     if conv_o.bias is not None:
         conv_n.bias.copy_(_out(conv_o.bias, out))
-    if isinstance(old[1], nn.BatchNorm2d):
+    bn_old = [m for m in old if isinstance(m, nn.BatchNorm2d)]  # after the conv, or after its pool (pool_first)
+    bn_new = [m for m in new if isinstance(m, nn.BatchNorm2d)]
+    for bo, bn in zip(bn_old, bn_new, strict=True):
         for key in ("weight", "bias", "running_mean", "running_var"):
-            getattr(new[1], key).copy_(_out(getattr(old[1], key), out))
-        new[1].num_batches_tracked.copy_(old[1].num_batches_tracked)
+            getattr(bn, key).copy_(_out(getattr(bo, key), out))
+        bn.num_batches_tracked.copy_(bo.num_batches_tracked)
 
 
 def _conv_blocks(model: DigitNet) -> list[nn.Sequential]:
@@ -115,11 +116,8 @@ def _conv_blocks(model: DigitNet) -> list[nn.Sequential]:
 
 
 @torch.no_grad()
-def widen(
-    model: DigitNet, kwargs: dict[str, Any], factor: int, gen: torch.Generator, split: bool = True
-) -> tuple[DigitNet, dict[str, Any]]:
-    """A ``cnn`` ``factor`` times wider that computes the same function (see the module's docstring). ``split=False``
-    copies outgoing weights whole instead of in shares: how gradient-like tensors (optimiser moments) are carried."""
+def widen(model: DigitNet, kwargs: dict[str, Any], factor: int, gen: torch.Generator) -> tuple[DigitNet, dict[str, Any]]:
+    """A ``cnn`` ``factor`` times wider that computes the same function (see the module's docstring)."""
     new_kwargs = {**kwargs, "width": int(kwargs.get("width", 32)) * factor}
     new = create_model("cnn", **new_kwargs)
     old_blocks, new_blocks = _conv_blocks(model), _conv_blocks(new)
@@ -127,7 +125,7 @@ def widen(
     for ob, nb in zip(old_blocks, new_blocks, strict=True):
         out = ChannelMap.wider(ob[0].out_channels, nb[0].out_channels, gen)
         _copy_block(ob, nb, inp, out)
-        inp = out if split else ChannelMap(out.index, torch.ones_like(out.share))
+        inp = out
     lin_o, lin_n = model.features[-2], new.features[-2]  # Linear(18w, hidden), after Flatten and Dropout
     lin_n.weight.copy_(_in(lin_o.weight, inp, per_channel=9))  # 3x3 positions per channel
     lin_n.bias.copy_(lin_o.bias)
@@ -171,40 +169,8 @@ def _shifted(state: dict[str, torch.Tensor], new: DigitNet) -> dict[str, torch.T
     return out
 
 
-def grow(
-    model: DigitNet, name: str, kwargs: dict[str, Any], step: GrowStep, seed: int, split: bool = True
-) -> tuple[DigitNet, dict[str, Any]]:
+def grow(model: DigitNet, name: str, kwargs: dict[str, Any], step: GrowStep, seed: int) -> tuple[DigitNet, dict[str, Any]]:
     """Apply ``step`` to ``model`` (registered as ``name`` with ``kwargs``); seeded, so a resumed run grows alike."""
     if step.op == "deepen":
         return deepen(model, kwargs)
-    return widen(model, kwargs, step.factor, torch.Generator().manual_seed(seed * 7_919 + step.epoch), split)
-
-
-@torch.no_grad()
-def grow_optimizer_state(
-    old: DigitNet, new: DigitNet, state: dict[nn.Parameter, dict[str, Any]], kwargs: dict[str, Any], step: GrowStep, seed: int
-) -> dict[nn.Parameter, dict[str, Any]]:
-    """The optimiser state (Adam's moments and step, SGD's momentum) of ``new``'s parameters, from ``old``'s ``state``.
-
-    Each per-element tensor goes through the same growth as the weights (a twin of the old net holding it), with copied
-    channels taking it whole: their gradients equal the original's, or scale with their share, and Adam's step
-    m / sqrt(v) does not change when both scale alike. A fresh optimiser instead takes a first step of +-lr on every
-    weight at once, a jolt mid-schedule. Parameters the growth adds (deepen's new block) start without state."""
-    by_name = dict(old.named_parameters())
-    keys = {k for s in state.values() for k, v in s.items() if torch.is_tensor(v) and v.ndim > 0}
-    scalars = next(({k: v for k, v in s.items() if not (torch.is_tensor(v) and v.ndim > 0)} for s in state.values()), {})  # step
-    params = dict(new.named_parameters())
-    new_names = set(params)
-    added = {n for n in new_names if step.op == "deepen" and n.startswith(_prefix(new))}
-    out: dict[str, dict[str, Any]] = {
-        n: {k: (v.clone() if torch.is_tensor(v) else v) for k, v in scalars.items()} for n in new_names - added
-    }
-    for key in keys:
-        twin = copy.deepcopy(old)
-        for n, p in twin.named_parameters():
-            p.copy_(state.get(by_name[n], {}).get(key, torch.zeros_like(p)))
-        grown, _ = grow(twin, "cnn", kwargs, step, seed, split=False)
-        for n, p in grown.named_parameters():
-            if n in out:
-                out[n][key] = torch.empty_like(params[n]).copy_(p)  # the new weight's memory format (channels_last)
-    return {params[n]: s for n, s in out.items() if s}
+    return widen(model, kwargs, step.factor, torch.Generator().manual_seed(seed * 7_919 + step.epoch))
