@@ -95,7 +95,10 @@ def lab_run(config: Path, overrides: list[str], seed: int, data_cache: dict) -> 
 
 
 def overhead(config: Path, reps: int, data_cache: dict) -> dict:
-    """Median wall time of a bare ``train()`` vs a fully recorded run (files, database, log, progress bar); plots excluded."""
+    """What recording adds (run folder, database, log, progress bar; plots excluded): the wall time outside the training
+    loop's own timed work (its training and evaluation seconds), recorded run minus bare ``train()``, median of
+    ``reps`` interleaved pairs. Taking the loop's timed work out keeps the machine's noise (several percent between
+    identical trainings) out of a figure of a few percent."""
     from digitlab.console import TrainProgress
     from digitlab.runner import run_training
 
@@ -104,6 +107,7 @@ def overhead(config: Path, reps: int, data_cache: dict) -> dict:
         (cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset),
         load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset),
     )
+    loop = lambda r: r.train_seconds + sum(h["eval_seconds"] for h in r.history)  # noqa: E731
     bare, lab, train_s = [], [], []
     train(cfg, data)  # warm-up: first-call kernel selection would count against whichever ran first
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,14 +115,14 @@ def overhead(config: Path, reps: int, data_cache: dict) -> dict:
         for _ in range(reps):
             t0 = time.perf_counter()
             r = train(cfg, data)
-            bare.append(time.perf_counter() - t0)
+            bare.append(time.perf_counter() - t0 - loop(r))
             train_s.append(r.train_seconds)
             t0 = time.perf_counter()
             with TrainProgress(cfg.epochs) as bar:
-                run_training(cfg, runs_dir=Path(tmp) / "runs", store=store, data=data, progress=bar, hooks=[bar.on_epoch])
-            lab.append(time.perf_counter() - t0)
+                _, r = run_training(cfg, runs_dir=Path(tmp) / "runs", store=store, data=data, progress=bar, hooks=[bar.on_epoch])
+            lab.append(time.perf_counter() - t0 - loop(r))
     b, l_, t = statistics.median(bare), statistics.median(lab), statistics.median(train_s)
-    return {"bare_seconds": b, "recorded_seconds": l_, "train_seconds": t, "overhead_pct": 100 * (l_ - b) / t}
+    return {"bare_extra_seconds": b, "recorded_extra_seconds": l_, "train_seconds": t, "overhead_pct": 100 * (l_ - b) / t}
 
 
 def compile_figures(eager: dict, data_cache: dict) -> dict:
@@ -186,7 +190,7 @@ def main() -> None:
     ap.add_argument("--skip-compile", action="store_true", help="Skip torch.compile of the default config.")
     ap.add_argument("--skip-tune", action="store_true", help="Skip the tuning study (about 3 minutes).")
     ap.add_argument("--tune-minutes", type=float, default=2.0)
-    ap.add_argument("--overhead-reps", type=int, default=3)
+    ap.add_argument("--overhead-reps", type=int, default=5)
     ap.add_argument("overrides", nargs="*", help="key=value overrides of the fast preset (for experiments).")
     args = ap.parse_args()
     cache: dict = {}
@@ -249,7 +253,8 @@ def rows_for(r: dict, seeds: int) -> list[list]:
             "reported (kept off unless it wins)", "",
         ])  # fmt: skip
     o = r["overhead"]
-    rows.append(["lab overhead (run folder, database, log, progress bar), fast preset", f"{o['overhead_pct']:.1f}%", "<= 3% of training time",
+    rows.append(["lab overhead (run folder, database, log, progress bar), fast preset: time outside the loop's timed work",
+                 f"{o['overhead_pct']:.1f}% ({1000 * (o['recorded_extra_seconds'] - o['bare_extra_seconds']):.0f} ms per run)", "<= 3% of training time",
                  _ok(o["overhead_pct"] <= 3)])  # fmt: skip
     if "tune" in r:
         t = r["tune"]
