@@ -127,6 +127,13 @@ def evaluate_checkpoint(path: Path, data_dir: str | None = None) -> dict[str, An
     }
 
 
+def test_correct(path: Path, data_dir: str | None = None) -> torch.Tensor:
+    """Which test images a checkpoint gets right: a boolean ``(10000,)`` vector, for paired comparisons."""
+    ckpt = load_checkpoint(path)
+    x, y = (torch.from_numpy(a.copy()) for a in load_raw(ckpt["config"].get("dataset", "mnist"), "t10k", data_dir))
+    return evaluate(model_from_checkpoint(ckpt), x, y, ckpt["norm"]["mean"], ckpt["norm"]["std"]).pred == y
+
+
 @dataclass(frozen=True)
 class PromotedModel:
     """A promoted model version with what its sidecar JSON recorded about the run it came from."""

@@ -211,10 +211,15 @@ def show(run: str = typer.Argument(..., help="Run name.")) -> None:
 def compare(
     names: list[str] = typer.Argument(..., help="Two or more run names."),
     out: Path | None = typer.Option(None, "--out", "-o", help="PNG to write (default runs/compare-<names>.png)."),
+    stats: bool = typer.Option(
+        False, "--stats", help="Is the difference real? 95 % intervals and McNemar's paired test on the same test images (two runs)."
+    ),
 ) -> None:
     """Side-by-side table of runs and one PNG overlaying their curves."""
     from .. import api
 
+    if stats and len(names) != 2:
+        raise typer.BadParameter("--stats compares exactly two runs.")
     c = api.compare(*names, out=out, lab=Ctx.lab())
     fields = ["model", "status", "epochs_done", "best_val_acc", "test_acc", "train_seconds", "best_epoch", "generation"]
     cfgs = [r.config.model_dump() for r in c.runs]
@@ -222,6 +227,25 @@ def compare(
     rows += [[k, *[json.dumps(cfg.get(k)) for cfg in cfgs]] for k in c.differing]
     console.print(table("Comparison", ["", *names], rows))
     console.print(f"curves: {c.curves}")
+    if stats:
+        print_paired(names)
+
+
+def print_paired(names: list[str]) -> None:
+    """Each run's test accuracy with its 95 % Wilson interval, McNemar's exact test, and the verdict in words."""
+    from ..catalog import resolve, test_correct
+    from ..metrics import mcnemar, wilson_interval
+
+    a, b = (test_correct(resolve(n, Ctx.store(), Ctx.models_dir), Ctx.data_dir) for n in names)
+    for name, ok in ((names[0], a), (names[1], b)):
+        lo, hi = wilson_interval(int(ok.sum()), len(ok))
+        console.print(f"{name}: test accuracy {pct(float(ok.float().mean()))} (95 % interval {pct(lo)} to {pct(hi)}, {len(ok)} images)")
+    m = mcnemar(a, b)
+    verdict = "a real difference" if m.p_value < 0.05 else "no real difference"
+    console.print(
+        f"McNemar (paired, exact): {m.only_a} images only {names[0]} gets right, {m.only_b} only {names[1]}; "
+        f"p = {m.p_value:.3g}: {verdict} at the 5 % level."
+    )
 
 
 @app.command("eval")
