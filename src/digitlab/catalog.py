@@ -21,7 +21,7 @@ from .checkpoint import DEFAULT_MODEL, SUFFIXES, load_checkpoint, model_from_che
 from .data.dataset import load_raw
 from .errors import CheckpointError, RunError
 from .fsio import atomic_path, write_atomic
-from .inference import evaluate
+from .inference import Evaluation, evaluate
 from .metrics import confusion_matrix, per_class_accuracy
 from .records import RunFolder
 from .store import RunStore
@@ -106,13 +106,16 @@ def promote(store: RunStore, run: str, as_name: str, new_version: bool = False, 
     return dest
 
 
+def _on_test(ckpt: dict[str, Any], data_dir: str | None) -> tuple[Evaluation, torch.Tensor]:
+    """A loaded checkpoint evaluated on its dataset's test split, with the statistics it was trained with; and the labels."""
+    x, y = (torch.from_numpy(a.copy()) for a in load_raw(ckpt["config"].get("dataset", "mnist"), "t10k", data_dir))
+    return evaluate(model_from_checkpoint(ckpt), x, y, ckpt["norm"]["mean"], ckpt["norm"]["std"]), y
+
+
 def evaluate_checkpoint(path: Path, data_dir: str | None = None) -> dict[str, Any]:
     """Test-split loss, accuracy, per-class accuracy and confusion matrix of a checkpoint."""
     ckpt = load_checkpoint(path)
-    cfg = ckpt["config"]
-    x, y = (torch.from_numpy(a.copy()) for a in load_raw(cfg.get("dataset", "mnist"), "t10k", data_dir))
-    mean, std = ckpt["norm"]["mean"], ckpt["norm"]["std"]  # the statistics the model was trained with
-    r = evaluate(model_from_checkpoint(ckpt), x, y, mean, std)
+    r, y = _on_test(ckpt, data_dir)
     cm = confusion_matrix(y, r.pred, len(ckpt["classes"]))
     per_class = per_class_accuracy(cm)
     return {
@@ -129,9 +132,8 @@ def evaluate_checkpoint(path: Path, data_dir: str | None = None) -> dict[str, An
 
 def test_correct(path: Path, data_dir: str | None = None) -> torch.Tensor:
     """Which test images a checkpoint gets right: a boolean ``(10000,)`` vector, for paired comparisons."""
-    ckpt = load_checkpoint(path)
-    x, y = (torch.from_numpy(a.copy()) for a in load_raw(ckpt["config"].get("dataset", "mnist"), "t10k", data_dir))
-    return evaluate(model_from_checkpoint(ckpt), x, y, ckpt["norm"]["mean"], ckpt["norm"]["std"]).pred == y
+    r, y = _on_test(load_checkpoint(path), data_dir)
+    return r.pred == y
 
 
 @dataclass(frozen=True)
