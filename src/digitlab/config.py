@@ -139,6 +139,12 @@ class TrainConfig(RunBase):
         tunable=False,
         pattern=r"^$|^\d{1,4}:(widen\*\d|deepen)(,\d{1,4}:(widen\*\d|deepen)){0,15}$",
     )
+    # --- input preparation ---
+    normalize: bool = P(
+        True,
+        "Standardise the pixels with the mean and standard deviation of the training split (false: the network sees raw "
+        "intensities in [0, 1]); the statistics are saved with the weights and used again at inference",
+    )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch")
     rotate: float = P(10.0, "Maximum rotation", unit="degrees", ge=0, le=180)

@@ -200,6 +200,8 @@ def run_data(
     """The run's data (given, or loaded), with the real non-digits for outlier exposure and the generator of
     ``gen_source`` when its config asks for them."""
     data = data or load_digits(cfg.dataset, cfg.val_size, cfg.split_seed, cfg.train_subset, data_dir)
+    if not cfg.normalize:  # the identity normalisation: every consumer of (mean, std), checkpoints included, sees raw [0, 1]
+        data = dataclasses.replace(data, mean=0.0, std=1.0)
     if cfg.outlier_exposure > 0 and cfg.real_outliers > 0 and data.outliers is None:
         from .recognize.negatives import negatives28  # made once from installed packages, then cached
 
@@ -306,10 +308,8 @@ def _execute(
     """Run the loop with recording; a failure marks the run ``failed`` with its reason and raises RunFailed."""
     with recording(store, run_id, folder):
         log.info("run %s: model %s, %d epochs, seed %d%s", folder.name, cfg.model, cfg.epochs, cfg.seed, " (resumed)" if resume else "")
-        log.info(
-            "data: %d train / %d val / %d test images; normalisation mean %.4f std %.4f (from the training split)",
-            len(data.train_y), len(data.val_y), len(data.test_y), data.mean, data.std,
-        )  # fmt: skip
+        norm = f"normalisation mean {data.mean:.4f} std {data.std:.4f} (from the training split)" if cfg.normalize else "no normalisation"
+        log.info("data: %d train / %d val / %d test images; %s", len(data.train_y), len(data.val_y), len(data.test_y), norm)
         if cfg.precision != "float32" or cfg.compile:
             log.info("training step: %s%s", resolved_precision(cfg.precision), ", torch.compile" if cfg.compile else "")
         if data.teacher_logits is not None:

@@ -236,6 +236,10 @@ class RunStore:
             raise RunError(f"No run named {name!r}" + (f"; did you mean {', '.join(close)}?" if close else "; `digitlab runs` lists them."))
         return _record(r)
 
+    def has_run(self, name: str) -> bool:
+        with self._tx() as c:
+            return c.execute(sa.select(runs.c.id).where(runs.c.name == name)).first() is not None
+
     def epochs(self, run_id: int) -> list[dict[str, Any]]:
         """Per-epoch metrics of one run, in order (a column of the other task's figures only when it holds a value)."""
         with self._tx() as c:

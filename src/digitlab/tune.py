@@ -109,7 +109,7 @@ def open_study(
         if space is None:
             raise ConfigError("Give --space to start a study, or --study NAME to continue one.")
         name = next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in names)
-    if _has_run(store, f"{name}-t0") and name not in study_names(storage):
+    if store.has_run(f"{name}-t0") and name not in study_names(storage):
         raise RunError(
             f"The run database already has runs of a study named {name!r} (from another study storage); choose another --study name."
         )
@@ -345,7 +345,7 @@ def final_run(
     name = next(
         n
         for n in (f"{study.study_name}-final" + (f"-{i}" if i > 1 else "") for i in range(1, 1000))
-        if not (Path(runs_dir) / n).exists() and not _has_run(store, n)
+        if not (Path(runs_dir) / n).exists() and not store.has_run(n)
     )
     cfg = make_config({**trial_config(t), "name": name})
     return run_training(
@@ -359,14 +359,6 @@ def final_run(
         after=list(after),
         extra={"study": study.study_name, "final": True, "trial": t.number},
     )
-
-
-def _has_run(store: RunStore, name: str) -> bool:
-    try:
-        store.get_run(name)
-        return True
-    except RunError:
-        return False
 
 
 @contextlib.contextmanager

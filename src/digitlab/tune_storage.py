@@ -77,7 +77,11 @@ def study_names(storage: optuna.storages.BaseStorage, kind: str | None = "tune")
     return [s.study_name for s in summaries if kind is None or s.user_attrs.get("kind", "tune") == kind]
 
 
-KIND_WORDS = {"tune": ("study", "`digitlab studies`"), "nas": ("structure search", "`digitlab nas list`")}  # kind -> (noun, lister)
+KIND_WORDS = {  # kind -> (noun, lister)
+    "tune": ("study", "`digitlab studies`"),
+    "nas": ("structure search", "`digitlab nas list`"),
+    "ablate": ("experiment", "`digitlab experiments`"),
+}
 
 
 def load_study(name: str, storage: optuna.storages.BaseStorage, kind: str = "tune") -> optuna.Study:
