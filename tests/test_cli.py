@@ -80,7 +80,7 @@ def test_params_lists_every_field(cli):
 
 
 def test_params_markdown(cli):
-    from digitlab.config import params_markdown
+    from digitlab.config_docs import params_markdown
 
     res = cli("params", "--markdown")
     assert res.code == 0 and res.out == params_markdown()
@@ -95,7 +95,7 @@ def test_params_in_chinese(cli):
 
 
 def test_params_markdown_in_chinese(cli):
-    from digitlab.config import params_markdown
+    from digitlab.config_docs import params_markdown
 
     res = cli("params", "--markdown", "--lang", "zh")
     assert res.code == 0 and res.out == params_markdown("zh") != params_markdown("en")

@@ -16,11 +16,10 @@ from digitlab.config import (
     TrainConfig,
     load_config,
     load_gen_config,
-    param_rows,
-    params_markdown,
     parse_overrides,
     schema_extra,
 )
+from digitlab.config_docs import param_rows, params_markdown
 from digitlab.errors import ConfigError
 from digitlab.generators import list_generators
 from digitlab.presets import list_presets, preset_dir, resolve_preset

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from digitlab.config import param_rows
+from digitlab.config_docs import param_rows
 from digitlab.models import count_params, create_model, list_models
 from digitlab.serve import Settings, create_app
 from digitlab.serve.main import make_settings

@@ -25,7 +25,8 @@ def params(
     lang: str = typer.Option("en", "--lang", help="Language of the meanings, units and headers: en or zh (Simplified Chinese)."),
 ) -> None:
     """List every parameter: name, type, default, allowed range, unit, meaning."""
-    from ..config import DOC_WORDS, PARAM_COLUMNS, GenConfig, TrainConfig, check_lang, param_rows, params_markdown
+    from ..config import GenConfig, TrainConfig
+    from ..config_docs import DOC_WORDS, PARAM_COLUMNS, check_lang, param_rows, params_markdown
     from ..records import TASKS
 
     check_lang(lang)

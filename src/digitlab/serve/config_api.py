@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..config import FIELDS, TrainConfig, param_rows
+from ..config import FIELDS, TrainConfig
+from ..config_docs import param_rows
 from ..models import default_param_count, get_spec, list_models
 
 router = APIRouter(prefix="/api/config", tags=["train"])
