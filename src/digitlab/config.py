@@ -260,7 +260,7 @@ class TrainConfig(RunBase):
     grow: str = P(
         "",
         "Growth schedule 'E:op,...': after epoch E the network grows without changing its function (Net2Net, Chen et al. 2016): widen*F makes every layer F times wider, deepen adds a layer; empty = a fixed structure (cnn can grow)",
-        zh="生长计划 'E:op,...'：第 E 轮结束后，网络在不改变其函数的前提下生长（Net2Net，Chen 等 2016）：widen*F 让每层变宽 F 倍，deepen 增加一层；留空 = 结构固定（cnn 可以生长）",
+        zh="生长计划 'E:op,...'：第 E 轮结束后，网络在保持所计算函数不变的前提下生长（Net2Net，Chen 等 2016）：widen*F 让每层变宽 F 倍，deepen 增加一层；留空 = 结构固定（cnn 可以生长）",
         tunable=False,
         pattern=r"^$|^\d{1,4}:(widen\*\d|deepen)(,\d{1,4}:(widen\*\d|deepen)){0,15}$",
     )
