@@ -35,6 +35,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/digitlab params --markdown > docs/params.md
+	$(BIN)/digitlab params --markdown --lang zh > docs/params.zh.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py

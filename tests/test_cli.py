@@ -80,10 +80,32 @@ def test_params_lists_every_field(cli):
 
 
 def test_params_markdown(cli):
-    from digitlab.config import params_markdown
+    from digitlab.config_docs import params_markdown
 
     res = cli("params", "--markdown")
     assert res.code == 0 and res.out == params_markdown()
+
+
+def test_params_in_chinese(cli):
+    res = cli("params", "--lang", "zh")
+    assert res.code == 0, res.text
+    assert "峰值学习率" in res.out and "名称" in res.out and "Peak learning rate" not in res.out
+    gen = cli("params", "--lang", "zh", "--task", "generate")
+    assert gen.code == 0 and "判别器" in gen.out and "digitlab gan train 的参数" in gen.out
+
+
+def test_params_markdown_in_chinese(cli):
+    from digitlab.config_docs import params_markdown
+
+    res = cli("params", "--markdown", "--lang", "zh")
+    assert res.code == 0 and res.out == params_markdown("zh") != params_markdown("en")
+    assert res.out.startswith("# 参数") and "| 名称 | 类型 | 默认值 |" in res.out
+
+
+def test_params_in_an_unknown_language_is_one_sentence(cli):
+    res = cli("params", "--lang", "fr")
+    assert res.code != 0 and "Traceback" not in res.text
+    assert "'fr' is not one the parameters are described in; use en or zh." in res.err
 
 
 def test_params_in_a_real_process(tmp_path):

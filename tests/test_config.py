@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from conftest import REPO
-from digitlab.config import FIELDS, GenConfig, TrainConfig, load_config, load_gen_config, param_rows, params_markdown, parse_overrides
+from digitlab.config import (
+    FIELDS,
+    GenConfig,
+    P,
+    TrainConfig,
+    load_config,
+    load_gen_config,
+    parse_overrides,
+    schema_extra,
+)
+from digitlab.config_docs import param_rows, params_markdown
 from digitlab.errors import ConfigError
 from digitlab.generators import list_generators
 from digitlab.presets import list_presets, preset_dir, resolve_preset
@@ -43,6 +55,59 @@ def test_params_markdown_has_a_row_per_field():
     for name in FIELDS:
         assert f"\n| {name} | " in md
     assert "str \\| None" in md  # pipes inside cells are escaped
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def untranslated(schema: type[BaseModel]) -> list[str]:
+    """Every field of ``schema`` without a Chinese meaning, and every unit without a Chinese word."""
+    out = []
+    for name, f in schema.model_fields.items():
+        extra = schema_extra(f)
+        if not CJK.search(str(extra.get("meaning_zh", ""))):
+            out.append(f"{name}: no Chinese meaning")
+        if extra.get("unit") and not CJK.search(str(extra.get("unit_zh", ""))):
+            out.append(f"{name}: unit {extra['unit']!r} has no Chinese word")
+    return out
+
+
+@pytest.mark.parametrize("schema", [TrainConfig, GenConfig], ids=lambda s: s.__name__)
+def test_every_parameter_has_its_meaning_in_chinese(schema):
+    assert untranslated(schema) == []
+
+
+def test_a_missing_chinese_meaning_or_unit_is_caught():
+    class Throwaway(BaseModel):
+        translated: int = P(1, "Passes", zh="遍历的轮数", unit="epochs")
+        empty: int = P(1, "Passes", zh="")
+        english_only: int = P(1, "Passes", zh="passes over the data")
+        odd_unit: float = P(1.0, "Distance", zh="距离", unit="furlongs")
+
+    assert untranslated(Throwaway) == [
+        "empty: no Chinese meaning",
+        "english_only: no Chinese meaning",
+        "odd_unit: unit 'furlongs' has no Chinese word",
+    ]
+
+
+def test_chinese_rows_say_units_ranges_and_tunable_in_chinese():
+    by = {r["name"]: r for r in param_rows(lang="zh")}
+    assert by["lr"]["meaning"] == "峰值学习率" and by["lr"]["range"] == "> 0, <= 10" and by["lr"]["tunable"] == "是"
+    assert by["epochs"]["unit"] == "轮" and by["rotate"]["unit"] == "度" and by["batch_size"]["unit"] == "张"
+    assert by["parent"]["range"] == "任意" and "格式" in by["name"]["range"] and by["seed"]["tunable"] == "否"
+    assert [r["name"] for r in param_rows(GenConfig, "zh")] == list(GenConfig.model_fields)
+    with pytest.raises(ConfigError, match="use en or zh"):
+        param_rows(lang="fr")
+
+
+def test_chinese_params_markdown_matches_docs():
+    doc = REPO / "docs" / "params.zh.md"
+    assert doc.is_file(), "docs/params.zh.md is missing: run `make docs`"
+    assert doc.read_text(encoding="utf-8") == params_markdown("zh"), (
+        "docs/params.zh.md is stale: run `make docs` (digitlab params --markdown --lang zh > docs/params.zh.md)"
+    )
+    assert "\n| lr | float | 0.004 | > 0, <= 10 |  | 是 | 峰值学习率 |\n" in params_markdown("zh")
 
 
 # search/ holds tuning spaces, ensemble/ the pools of `ensemble build` (tests/test_ensemble_build.py reads them) and

@@ -192,7 +192,7 @@ def test_a_family_without_bounds_cannot_register():
         """A family that forgot its bounds."""
 
     with pytest.raises(ValueError, match=r"no bounds .*\['size'\]"):
-        register_model("no-bounds-family", paper="-")(nobounds)
+        register_model("no-bounds-family", paper="-", summary_zh="忘了声明取值范围的模型家族")(nobounds)
     assert "no-bounds-family" not in list_models()
 
 

@@ -7,12 +7,16 @@ checkpoint round-trip, summary/FLOPs and argument validation.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 from digitlab.errors import ModelError
-from digitlab.models import count_flops, count_params, create_model, get_spec, list_models, summarize
+from digitlab.models import count_flops, count_params, create_model, get_spec, list_models, register_model, registry, summarize
+from digitlab.models.registry import default_param_count
 
 MODELS = list_models()
 
@@ -34,6 +38,32 @@ def test_output_shape_and_finite(name):
 @pytest.mark.parametrize("name", MODELS)
 def test_documented_param_count(name):
     assert count_params(create_model(name)) == get_spec(name).num_params
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_family_says_what_it_is_in_english_and_chinese(name):
+    spec = get_spec(name)
+    assert spec.summary.endswith(".") and "\n" not in spec.summary, spec.summary  # the whole first paragraph, one line
+    assert re.search(r"[\u4e00-\u9fff]", spec.summary_zh), f"{name} has no Chinese one-line description (summary_zh)"
+
+
+def test_a_family_cannot_register_without_its_chinese_description():
+    with pytest.raises(TypeError, match="summary_zh"):
+        register_model("no-chinese-family", paper="-")  # type: ignore[call-arg]
+    assert "no-chinese-family" not in list_models()
+
+
+def test_default_param_count_is_the_documented_one_or_counted_once(monkeypatch):
+    assert default_param_count("cnn") == get_spec("cnn").num_params == 131_050
+    undocumented = dataclasses.replace(get_spec("mlp"), num_params=None)
+    monkeypatch.setattr(registry, "get_spec", lambda name: undocumented)
+    default_param_count.cache_clear()
+    try:
+        assert default_param_count("mlp") == count_params(create_model("mlp")) == 1_276_810  # counted on a built model
+        hits = default_param_count.cache_info().hits
+        assert default_param_count("mlp") == 1_276_810 and default_param_count.cache_info().hits == hits + 1  # remembered
+    finally:
+        default_param_count.cache_clear()
 
 
 @pytest.mark.parametrize("name", MODELS)

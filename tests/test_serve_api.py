@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 import time
 import zlib
@@ -20,7 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from digitlab.config import param_rows
+from digitlab.config_docs import param_rows
+from digitlab.models import count_params, create_model, list_models
 from digitlab.serve import Settings, create_app
 from digitlab.serve.main import make_settings
 from digitlab.serve.settings import LOCAL_HOSTS, is_loopback
@@ -327,7 +329,20 @@ def test_config_schema_describes_every_parameter(client):
     assert by["epochs"] == {**by["epochs"], "json_type": "integer", "min": 1, "max": 1000, "unit": "epochs", "default": 8}
     assert by["optimizer"]["enum"] == ["sgd", "adam", "adamw"]
     assert by["name"]["nullable"] and by["name"]["pattern"]
-    assert "fast" in by["model"]["suggestions"]
+    choices = {c["name"]: c for c in by["model"]["choices"]}
+    assert list(choices) == list_models() and "suggestions" not in by["model"]
+    assert choices["fast"]["params"] == count_params(create_model("fast")) and choices["cnn"]["params"] == 131_050
+    assert choices["fast"]["summary"].startswith("Speed-run net") and "速通网络" in choices["fast"]["summary_zh"]
+
+
+def test_config_schema_says_every_meaning_unit_and_range_in_chinese(client):
+    by = {p["name"]: p for p in client.get("/api/config/schema").json()["params"]}
+    assert by["lr"]["meaning"] == "Peak learning rate" and by["lr"]["meaning_zh"] == "峰值学习率"
+    assert (by["epochs"]["unit"], by["epochs"]["unit_zh"]) == ("epochs", "轮")
+    assert (by["parent"]["range"], by["parent"]["range_zh"]) == ("any", "任意")
+    for p in by.values():
+        assert re.search(r"[\u4e00-\u9fff]", p["meaning_zh"]), p["name"]
+        assert bool(p["unit"]) == bool(p["unit_zh"]), p["name"]
 
 
 # -- jobs

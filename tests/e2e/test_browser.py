@@ -152,18 +152,42 @@ def test_train_form_checks_values_in_the_browser_and_on_the_server(page):
     assert "at least 1" in page.locator("[data-param=epochs] .field-error").inner_text()
     assert page.locator("#p-epochs").get_attribute("aria-invalid") == "true"
     page.fill("#p-epochs", "1")
-    page.fill("#p-model", "no-such-model")  # free text in the browser; the server knows the models
+    page.fill("#p-model_kwargs", '{"no_such_argument": 1}')  # a JSON object passes the browser; the server knows the arguments
     page.click("#train-start")
     message = page.locator("#train-message .error")
     message.wait_for(timeout=TIMEOUT_MS)
-    assert "Unknown model" in message.inner_text()
+    assert "no_such_argument" in message.inner_text()
     assert len(page.request.get("/api/jobs").json()) == jobs_before  # nothing was queued
+
+
+def test_train_form_says_meanings_and_model_families_in_chinese(page, shot):
+    """Issue 17: after switching to 中文 the Train form gives each parameter's meaning in Chinese, and the model is chosen
+    from the registered families, each with its Chinese one-line description and its parameter count."""
+    from digitlab.models import count_params, create_model, list_models
+
+    page.click("[data-tab=train]")
+    page.locator("#p-epochs").wait_for()
+    assert page.locator("[data-param=lr] .help").inner_text().startswith("Peak learning rate")
+    page.select_option("#p-model", "fast")
+    page.fill("#p-epochs", "3")
+    page.select_option("#lang", "zh")  # the loaded form is said again in Chinese, keeping what was chosen
+    assert page.locator("[data-param=lr] .help").inner_text().startswith("峰值学习率")
+    assert "单位: 轮" in page.locator("[data-param=epochs] .help").inner_text()
+    assert page.locator("#p-model option").evaluate_all("(os) => os.map((o) => o.value)") == list_models()
+    fast = page.locator("#p-model option[value=fast]").text_content() or ""
+    assert "速通网络" in fast and f"{count_params(create_model('fast')):,} 个参数" in fast, fast
+    assert page.locator("#p-model").input_value() == "fast" and page.locator("#p-epochs").input_value() == "3"
+    shot(page, "train-zh")
+    page.select_option("#lang", "en")
+    assert page.locator("[data-param=lr] .help").inner_text().startswith("Peak learning rate")
+    assert "Speed-run net" in (page.locator("#p-model option[value=fast]").text_content() or "")
 
 
 def test_train_a_tiny_model_and_find_it_in_runs(page, server, shot):
     page.click("[data-tab=train]")
     page.locator("#p-epochs").wait_for()
-    for name, value in {"model": "fast", "epochs": "1", "train_subset": "500", "val_size": "500", "threads": "1"}.items():
+    page.select_option("#p-model", "fast")
+    for name, value in {"epochs": "1", "train_subset": "500", "val_size": "500", "threads": "1"}.items():
         page.fill(f"#p-{name}", value)
     page.click("#train-start")
     finished = page.locator("#train-progress [data-testid=job-status]", has_text=re.compile("completed|failed|cancelled"))

@@ -1,7 +1,7 @@
 // The Train form generated from /api/config/schema (form.js), on a fake DOM: one field per parameter with the right
 // control, bounds and help; reading it returns only changed values and refuses what the server would refuse.
 import assert from 'node:assert/strict';
-import { before, beforeEach, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 
 import { installDom } from './fake_dom.mjs';
 
@@ -9,22 +9,30 @@ import { installDom } from './fake_dom.mjs';
 const base = { type: '', unit: '', tunable: true, nullable: false, min: null, max: null, min_exclusive: false, max_exclusive: false, enum: null, pattern: null };
 const PARAMS = [
   { ...base, name: 'name', default: null, range: 'pattern', nullable: true, json_type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', meaning: 'Run name' },
-  { ...base, name: 'model', default: 'cnn', range: 'any', json_type: 'string', suggestions: ['cnn', 'fast', 'vit'], meaning: 'Registered model name' },
+  { ...base, name: 'model', default: 'cnn', range: 'any', range_zh: '任意', json_type: 'string', meaning: 'Registered model name', meaning_zh: '已注册的模型名称',
+    choices: [{ name: 'cnn', summary: 'Lab CNN.', summary_zh: '实验室 CNN。', params: 131050 }, { name: 'fast', summary: 'Speed-run net.', summary_zh: '速通网络。', params: 215250 }] },
   { ...base, name: 'model_kwargs', default: {}, range: 'any', json_type: 'object', meaning: 'Keyword arguments of the model factory' },
-  { ...base, name: 'epochs', default: 8, range: '>= 1, <= 1000', unit: 'epochs', json_type: 'integer', min: 1, max: 1000, meaning: 'Passes over the training split' },
+  { ...base, name: 'epochs', default: 8, range: '>= 1, <= 1000', range_zh: '>= 1, <= 1000', unit: 'epochs', unit_zh: '轮', json_type: 'integer', min: 1, max: 1000,
+    meaning: 'Passes over the training split', meaning_zh: '遍历训练集的轮数' },
   { ...base, name: 'optimizer', default: 'adamw', range: 'sgd | adam | adamw', json_type: 'string', enum: ['sgd', 'adam', 'adamw'], meaning: 'Optimiser' },
   { ...base, name: 'lr', default: 0.004, range: '> 0, <= 10', json_type: 'number', min: 0, max: 10, min_exclusive: true, meaning: 'Peak learning rate' },
   { ...base, name: 'momentum', default: 0.9, range: '>= 0, < 1', json_type: 'number', min: 0, max: 1, max_exclusive: true, meaning: 'SGD momentum' },
   { ...base, name: 'augment', default: true, range: 'any', json_type: 'boolean', meaning: 'Random affine augmentation' },
 ];
-let fieldView, readForm, setFields, h;
+let fieldView, readForm, relabelFields, setFields, h, i18n;
 let form;
 
 before(async () => {
   installDom();
-  ({ fieldView, readForm, setFields } = await import('../../src/digitlab/serve/static/js/form.js'));
+  const saved = {};
+  globalThis.localStorage = { getItem: (k) => saved[k] ?? null, setItem: (k, v) => { saved[k] = String(v); } };
+  i18n = await import('../../src/digitlab/serve/static/js/i18n.js');
+  ({ fieldView, readForm, relabelFields, setFields } = await import('../../src/digitlab/serve/static/js/form.js'));
   ({ h } = await import('../../src/digitlab/serve/static/js/dom.js'));
+  i18n.setLanguage('en');
 });
+
+after(() => i18n.setLanguage('en'));
 
 beforeEach(() => {
   form = h('form', {}, PARAMS.map(fieldView));
@@ -61,13 +69,40 @@ test('number inputs carry the inclusive bounds only, and whole-number steps for 
   assert.deepEqual(attrs('momentum'), ['0', null, 'any']); // < 1
 });
 
-test('help text gives meaning, default, range and unit; model names are suggested', () => {
-  const help = (name) => control(name).closest('.field').querySelector('.help').textContent;
+const help = (name) => control(name).closest('.field').querySelector('.help').textContent;
+const options = (name) => control(name).querySelectorAll('option').map((o) => [o.value, o.textContent]);
+
+test('help text gives meaning, default, range and unit', () => {
   assert.equal(help('epochs'), 'Passes over the training split · default: 8 · range: >= 1, <= 1000 · unit: epochs');
   assert.equal(help('optimizer'), 'Optimiser · default: "adamw" · range: sgd | adam | adamw');
   assert.equal(help('model'), 'Registered model name · default: "cnn" · range: any');
-  assert.equal(control('model').getAttribute('list'), 'p-model-list');
-  assert.deepEqual(form.querySelectorAll('datalist option').map((o) => o.value), ['cnn', 'fast', 'vit']);
+});
+
+test('the model is chosen from the registered families, each with its description and parameter count', () => {
+  assert.equal(control('model').tagName, 'SELECT');
+  assert.deepEqual(options('model'), [['cnn', 'cnn — Lab CNN. (131,050 parameters)'], ['fast', 'fast — Speed-run net. (215,250 parameters)']]);
+  assert.equal(control('model').value, 'cnn');
+  setFields(form, { model: 'fast' }); // the quick-test preset picks a family by name
+  assert.deepEqual(readForm(form, PARAMS), { model: 'fast' });
+});
+
+test('in Chinese the form says meanings, units, range words and the families in Chinese, and relabels in place', () => {
+  i18n.setLanguage('zh');
+  try {
+    const zhForm = h('form', {}, PARAMS.map(fieldView));
+    const zhHelp = zhForm.elements.epochs.closest('.field').querySelector('.help').textContent;
+    assert.equal(zhHelp, '遍历训练集的轮数 · 默认: 8 · 范围: >= 1, <= 1000 · 单位: 轮');
+    assert.equal(zhForm.elements.lr.closest('.field').querySelector('.help').textContent.split(' · ')[0], 'Peak learning rate'); // no Chinese given: English
+    setFields(form, { epochs: 3, model: 'fast' });
+    relabelFields(form, PARAMS); // the form built in English, after the language switch
+    assert.equal(help('epochs'), zhHelp);
+    assert.equal(help('model'), '已注册的模型名称 · 默认: "cnn" · 范围: 任意');
+    assert.deepEqual(options('model'), [['cnn', 'cnn — 实验室 CNN。（131,050 个参数）'], ['fast', 'fast — 速通网络。（215,250 个参数）']]);
+    assert.equal(control('name').getAttribute('placeholder'), '（空）');
+    assert.deepEqual(readForm(form, PARAMS), { epochs: 3, model: 'fast' }); // what was typed and chosen stays
+  } finally {
+    i18n.setLanguage('en');
+  }
 });
 
 test('an untouched form sends nothing: the server applies its defaults', () => {

@@ -18,22 +18,27 @@ from .base import Ctx, app, fmt, load_cli_config, print_summary, raise_interrupt
 
 @app.command()
 def params(
-    markdown: bool = typer.Option(False, "--markdown", help="Print the Markdown tables of docs/params.md."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print the Markdown tables of docs/params.md (docs/params.zh.md with --lang zh)."
+    ),
     task: str = typer.Option("classify", "--task", help="classify (digitlab train) or generate (digitlab gan train)."),
+    lang: str = typer.Option("en", "--lang", help="Language of the meanings, units and headers: en or zh (Simplified Chinese)."),
 ) -> None:
     """List every parameter: name, type, default, allowed range, unit, meaning."""
-    from ..config import GenConfig, TrainConfig, param_rows, params_markdown
+    from ..config import GenConfig, TrainConfig
+    from ..config_docs import DOC_WORDS, PARAM_COLUMNS, check_lang, param_rows, params_markdown
     from ..records import TASKS
 
+    check_lang(lang)
     if markdown:
-        sys.stdout.write(params_markdown())
+        sys.stdout.write(params_markdown(lang))
         return
     if task not in TASKS:
         raise ConfigError(f"--task {task!r} is not a task; use {' or '.join(TASKS)}.")
-    rows = param_rows(GenConfig if task == "generate" else TrainConfig)
-    cols = ["name", "type", "default", "range", "unit", "tunable", "meaning"]
-    what = "digitlab gan train" if task == "generate" else "digitlab train"
-    console.print(table(f"Parameters of {what} (set in a YAML config or as key=value)", cols, [[r[c] for c in cols] for r in rows]))
+    rows = param_rows(GenConfig if task == "generate" else TrainConfig, lang)
+    words = DOC_WORDS[lang]
+    title = words.table_title.format(what="digitlab gan train" if task == "generate" else "digitlab train")
+    console.print(table(title, list(words.headers), [[r[c] for c in PARAM_COLUMNS] for r in rows]))
 
 
 @app.command(context_settings={"allow_extra_args": True})

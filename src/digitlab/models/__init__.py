@@ -1,6 +1,6 @@
 """Model zoo: a registry of digit classifiers, one file per family."""
 
-from .registry import DigitNet, count_params, create_model, get_spec, list_models, register_model
+from .registry import DigitNet, count_params, create_model, default_param_count, get_spec, list_models, register_model
 from .summary import LayerRow, count_flops, summarize
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "count_flops",
     "count_params",
     "create_model",
+    "default_param_count",
     "get_spec",
     "list_models",
     "register_model",

@@ -65,6 +65,7 @@ class AlexNet(DigitNet):
 @register_model(
     "alexnet",
     paper="Krizhevsky et al. 2012, ImageNet classification with deep CNNs",
+    summary_zh="缩放到 28×28 的 AlexNet：5 个卷积层（96-256-384-384-256 × width）+ 3 个全连接层，ReLU、dropout，可选局部响应归一化（LRN）。",
     num_params=632_250,
     bounds=dict(width=(0.01, 4), hidden=(1, 8192), dropout=(0, 1)),
 )

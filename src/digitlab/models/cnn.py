@@ -50,6 +50,7 @@ class CNN(DigitNet):
 @register_model(
     "cnn",
     paper="LeCun et al. 1998 (LeNet family); TensorFlow CNN tutorial layout",
+    summary_zh="第一代实验室 CNN：三个 3×3 卷积（w、2w、2w），宽度 32 时输出 576 个特征，一个隐藏层；extra 再加几层带填充的 3×3 卷积（即 grow=E:deepen 所加的层）；pool_first 先池化再批归一化（在 CPU 上更快）。",
     num_params=131_050,
     bounds=dict(width=(1, 512), hidden=(1, 8192), dropout=(0, 1), extra=(0, 8)),
 )

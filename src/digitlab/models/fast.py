@@ -44,6 +44,7 @@ class FastNet(DigitNet):
 @register_model(
     "fast",
     paper="LeCun et al. 1998; public one-epoch MNIST speed-run recipe",
+    summary_zh="速通网络：5×5 卷积(c1)-池化-3×3 卷积(c2)-池化-全连接(hidden)-全连接，为只训练一轮而设计；pool_first 先池化再批归一化（在 CPU 上更快）。",
     num_params=215_250,
     bounds=dict(c1=(1, 512), c2=(1, 512), hidden=(1, 8192)),
 )

@@ -64,7 +64,12 @@ class LeNet5(DigitNet):
         return self.features(x)
 
 
-@register_model("lenet5", paper="LeCun et al. 1998, Gradient-based learning applied to document recognition", num_params=61_706)
+@register_model(
+    "lenet5",
+    paper="LeCun et al. 1998, Gradient-based learning applied to document recognition",
+    summary_zh='LeNet-5（C1-S2-C3-S4-C5-F6-线性输出）；"classic" = 缩放的 tanh + 平均池化，"modern" = ReLU + 最大池化。',
+    num_params=61_706,
+)
 def lenet5(variant: str = "modern", num_classes: int = 10) -> DigitNet:
     """LeNet-5 (C1-S2-C3-S4-C5-F6-linear output); "classic" = scaled tanh + avg-pool, "modern" = ReLU + max-pool."""
     return LeNet5(variant, num_classes)

@@ -36,6 +36,7 @@ class MLP(DigitNet):
 @register_model(
     "mlp",
     paper="Simard et al. 2003 (800-unit MLP baseline)",
+    summary_zh="全连接基线模型：在展平的图像上叠加 depth 个 ReLU 隐藏层，每层 width 个单元。",
     num_params=1_276_810,
     bounds=dict(depth=(0, 64), width=(1, 16384), dropout=(0, 1)),
 )

@@ -119,6 +119,7 @@ class NASNet(DigitNet):
 @register_model(
     "nas",
     paper="Zoph & Le 2017 (NAS with RL); Real et al. 2019 (regularized evolution); He et al. 2016 (skips); Chollet 2017 (separable)",
+    summary_zh="结构搜索得到的网络：由卷积 / 可分离卷积 / 恒等映射组成的块，带跳跃连接和池化，最后全局平均池化。",
     num_params=123_818,
 )
 def nas(structure: str = DEFAULT, num_classes: int = 10) -> DigitNet:

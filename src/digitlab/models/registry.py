@@ -8,6 +8,7 @@ penultimate features ``(N, D)`` that rejection detectors use.
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
 import json
 import math
@@ -41,7 +42,8 @@ class ModelSpec:
     name: str
     factory: Callable[..., DigitNet]
     paper: str
-    summary: str
+    summary: str  # one line, English
+    summary_zh: str  # the same line in Simplified Chinese (the web app's model list)
     num_params: int | None = None  # documented count at default kwargs (checked by tests)
     kwargs: dict[str, Any] = field(default_factory=dict)  # defaults, from the signature
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # (lowest, highest) allowed value per numeric kwarg
@@ -55,8 +57,11 @@ MAX_KWARGS_JSON = 4096  # bytes of all model_kwargs as JSON: a few numbers and n
 _NUMERIC = re.compile(r"\b(int|float)\b")  # in a (string) annotation: the argument needs bounds
 
 
-def register_model(name: str, *, paper: str, num_params: int | None = None, bounds: dict[str, tuple[float, float]] | None = None):
-    """Register ``factory`` under ``name``; its docstring's first line is the summary.
+def register_model(
+    name: str, *, paper: str, summary_zh: str, num_params: int | None = None, bounds: dict[str, tuple[float, float]] | None = None
+):
+    """Register ``factory`` under ``name``; its docstring's first paragraph is the summary, ``summary_zh`` says it in
+    Simplified Chinese.
 
     ``bounds`` gives the (lowest, highest) value of every numeric keyword, checked before a run or job exists, so a
     typo like ``width=10**9`` is refused in a sentence instead of exhausting memory.
@@ -67,12 +72,12 @@ def register_model(name: str, *, paper: str, num_params: int | None = None, boun
             raise ValueError(f"model {name!r} is registered twice")
         sig = inspect.signature(factory)
         defaults = {k: p.default for k, p in sig.parameters.items() if p.default is not inspect.Parameter.empty}
-        summary = (inspect.getdoc(factory) or "").split("\n")[0]
+        summary = " ".join((inspect.getdoc(factory) or "").split("\n\n")[0].split())  # a docstring may wrap its first line
         ranges = {"num_classes": CLASSES, **(bounds or {})}
         unbounded = [k for k, p in sig.parameters.items() if _NUMERIC.search(str(p.annotation)) and k not in ranges]
         if unbounded:
             raise ValueError(f"model {name!r} declares no bounds for its numeric argument(s) {unbounded}")
-        _REGISTRY[name] = ModelSpec(name, factory, paper, summary, num_params, defaults, ranges)
+        _REGISTRY[name] = ModelSpec(name, factory, paper, summary, summary_zh, num_params=num_params, kwargs=defaults, bounds=ranges)
         return factory
 
     return wrap
@@ -148,3 +153,11 @@ def create_model(name: str, **kwargs: Any) -> DigitNet:
 def count_params(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@functools.cache
+def default_param_count(name: str) -> int:
+    """Trainable parameters of ``name`` at its default arguments: the documented count (tests check it against the
+    built model), else counted once on a built model and remembered."""
+    spec = get_spec(name)
+    return spec.num_params if spec.num_params is not None else count_params(create_model(name))

@@ -144,6 +144,7 @@ class RegNet(DigitNet):
 @register_model(
     "regnet",
     paper="Radosavovic et al. 2020, Designing network design spaces",
+    summary_zh="由设计空间参数构建的 RegNetX/Y（一个命名预设加上覆盖值）；为 28×28 输入使用步长为 1 的 stem。",
     num_params=216_074,
     bounds=dict(depth=(1, 64), w0=(1, 1024), wa=(0, 1024), wm=(1, 16), group_width=(1, 1024), bottleneck=(0, 16)),
 )

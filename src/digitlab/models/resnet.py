@@ -106,6 +106,7 @@ class ResNet(DigitNet):
 @register_model(
     "resnet",
     paper="He et al. 2016, Deep residual learning (CIFAR nets); He et al. 2016b, Identity mappings (pre-activation)",
+    summary_zh="残差网络：CIFAR 式深度 6n+2（16-32-64 × width）或 18 层（64..512 × width）；可选预激活。",
     num_params=272_186,
     bounds=dict(depth=(2, 200), width=(0.01, 4)),
 )

@@ -46,6 +46,7 @@ class RecurrentNet(DigitNet):
 @register_model(
     "rnn",
     paper="Hochreiter & Schmidhuber 1997 (LSTM); Cho et al. 2014 (GRU); Le et al. 2015 (pixel MNIST)",
+    summary_zh="LSTM/GRU：逐行读取图像（28 步 × 每步 28 个像素），或逐像素读取（784 步）。",
     num_params=82_186,
     bounds=dict(hidden=(1, 4096), layers=(1, 16)),
 )

@@ -68,6 +68,7 @@ class VGG(DigitNet):
 @register_model(
     "vgg16",
     paper="Simonyan & Zisserman 2015, Very deep convolutional networks (config D)",
+    summary_zh="VGG-16（配置 D）：13 个 3×3 卷积，分为 2、2、3、3、3 层的五个阶段（64..512 × width）+ 3 个全连接层。",
     num_params=1_285_082,
     bounds=dict(width=(0.01, 4), hidden=(1, 8192), dropout=(0, 1)),
 )

@@ -60,6 +60,7 @@ class ViT(DigitNet):
 @register_model(
     "vit",
     paper="Dosovitskiy et al. 2021, An image is worth 16x16 words",
+    summary_zh="小型前置归一化（pre-norm）Vision Transformer：每个 patch × patch 图块是一个词元，另有类别词元和可学习的位置编码。",
     num_params=139_018,
     bounds=dict(patch=(1, 28), dim=(1, 2048), depth=(1, 64), heads=(1, 64), mlp_ratio=(0, 16), dropout=(0, 1)),
 )

@@ -1,4 +1,5 @@
-"""The parameter schema for the Train form: one entry per parameter with its meaning, default and bounds."""
+"""The parameter schema for the Train form: one entry per parameter with its meaning (English and Simplified Chinese),
+default and bounds, and the model families to choose from."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..config import FIELDS, TrainConfig, param_rows
-from ..models import list_models
+from ..config import FIELDS, TrainConfig
+from ..config_docs import param_rows
+from ..models import default_param_count, get_spec, list_models
 
 router = APIRouter(prefix="/api/config", tags=["train"])
 BOUNDS = {"minimum": ("min", False), "exclusiveMinimum": ("min", True), "maximum": ("max", False), "exclusiveMaximum": ("max", True)}
@@ -33,18 +35,32 @@ def field_bounds(prop: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def param_schema() -> list[dict[str, Any]]:
-    """``param_rows()`` joined with the pydantic JSON schema, in the order of ``digitlab params``."""
-    props = TrainConfig.model_json_schema()["properties"]
+def model_choices() -> list[dict[str, Any]]:
+    """Every registered classifier family: name, one-line description in English and Chinese, parameters at defaults."""
     out = []
-    for row in param_rows():
-        name = row["name"]
-        extra = {"suggestions": list_models()} if name == "model" else {}
-        out.append({**row, "tunable": row["tunable"] == "yes", "default": FIELDS[name].default, **field_bounds(props[name]), **extra})
+    for name in list_models():
+        spec = get_spec(name)
+        out.append({"name": name, "summary": spec.summary, "summary_zh": spec.summary_zh, "params": default_param_count(name)})
     return out
 
 
-@router.get("/schema", summary="Every training parameter: name, type, default, range, unit, meaning, min/max")
+def param_schema() -> list[dict[str, Any]]:
+    """``param_rows()`` joined with the pydantic JSON schema, in the order of ``digitlab params``; the meaning, unit
+    and range words also in Chinese (``meaning_zh``, ``unit_zh``, ``range_zh``)."""
+    props = TrainConfig.model_json_schema()["properties"]
+    zh = {row["name"]: row for row in param_rows(lang="zh")}
+    out = []
+    for row in param_rows():
+        name = row["name"]
+        words = {f"{k}_zh": zh[name][k] for k in ("meaning", "unit", "range")}
+        extra = {"choices": model_choices()} if name == "model" else {}
+        default = FIELDS[name].default
+        out.append({**row, **words, "tunable": row["tunable"] == "yes", "default": default, **field_bounds(props[name]), **extra})
+    return out
+
+
+@router.get("/schema", summary="Every training parameter: name, type, default, range, unit, meaning (English and Chinese), min/max")
 def schema() -> dict[str, Any]:
-    """One entry per parameter, in the order of `digitlab params`, with JSON-schema bounds and the known model names."""
+    """One entry per parameter, in the order of `digitlab params`, with JSON-schema bounds; the `model` entry lists the
+    registered families (`choices`: name, summary, summary_zh, params)."""
     return {"params": param_schema()}

@@ -132,6 +132,8 @@ const en = {
   'searches.op.s5': 'separable 5×5, {width}', 'searches.op.id': 'identity', 'searches.skip': '+ skip', 'searches.pool': '↓ pool 2×2',
   'searches.caption': 'Child {child}: proxy validation accuracy {acc}, {params} parameters ({structure}).',
   'searches.plot.learning.png': 'Learning curve', 'searches.plot.pareto.png': 'Accuracy against parameters (Pareto front)',
+  // issue 17: parameter schema in Chinese (the Train form's model list)
+  'train.modelChoice': '{name} — {summary} ({n} parameters)',
 };
 
 const zh = {
@@ -265,6 +267,8 @@ const zh = {
   'searches.op.s5': '可分离卷积 5×5，{width}', 'searches.op.id': '恒等', 'searches.skip': '+ 跳跃连接', 'searches.pool': '↓ 池化 2×2',
   'searches.caption': '子网络 {child}：代理验证准确率 {acc}，{params} 个参数（{structure}）。',
   'searches.plot.learning.png': '学习曲线', 'searches.plot.pareto.png': '准确率与参数量（帕累托前沿）',
+  // issue 17: parameter schema in Chinese (the Train form's model list)
+  'train.modelChoice': '{name} — {summary}（{n} 个参数）',
 };
 
 export const DICTIONARIES = { en, zh };

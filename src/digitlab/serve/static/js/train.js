@@ -1,7 +1,7 @@
 // Train tab: the generated form, starting a job, live progress over server-sent events, cancel, the queue.
 import { api } from './api.js';
 import { $, fill, h, pct, secs } from './dom.js';
-import { fieldView, readForm, setFields } from './form.js';
+import { fieldView, readForm, relabelFields, setFields } from './form.js';
 import { t } from './i18n.js';
 import { refreshRuns } from './runs.js';
 import { state } from './state.js';
@@ -107,6 +107,7 @@ export async function loadTrainForm() {
 
 /** Re-render the live parts with the current language. */
 export function relabelTrain() {
+  if (params.length) relabelFields($('#train-form'), params);
   if (watched) fill($('#train-progress'), progressView(watched));
   if (state.tab === 'train') refreshQueue();
 }
