@@ -269,6 +269,7 @@ class TrainConfig(RunBase):
         True,
         "Standardise the pixels with the mean and standard deviation of the training split (false: the network sees raw "
         "intensities in [0, 1]); the statistics are saved with the weights and used again at inference",
+        zh="用训练集像素的均值和标准差做标准化（false：网络直接看到 [0, 1] 区间内的原始强度）；这两个统计量与权重一起保存，推理时再次使用",
     )
     # --- augmentation (batched, on the fly) ---
     augment: bool = P(True, "Random affine augmentation of every training batch", zh="对每个训练批次做随机仿射变换的数据增强")
