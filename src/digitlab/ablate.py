@@ -243,16 +243,17 @@ def run_experiment(
 ) -> int:
     """Train pending cells (at most ``limit``) until none is left; returns how many this process trained.
 
-    Each is queued with its (cell, seed) and run by Optuna (heartbeats: a killed worker's cell becomes failed and is
+    A cell that fails (e.g. its loss diverged) is failed and left for a later call. Each is queued with its (cell, seed) and run by Optuna (heartbeats: a killed worker's cell becomes failed and is
     taken again); several workers on one storage each take the next pending cell.
     """
-    S, done = optuna.trial.TrialState, 0
+    S, done, tried = optuna.trial.TrialState, 0, set()
     while limit is None or done < limit:
-        todo = pending(study, grid)
+        todo = [p for p in pending(study, grid) if p not in tried]  # a cell that failed here (diverged) is not retried here
         if not todo and not study.get_trials(deepcopy=False, states=(S.WAITING,)):
             break
         if todo:  # else: a queued cell whose worker stopped before taking it
             study.enqueue_trial({"cell": todo[0][0], "seed": todo[0][1]})
+            tried.add(todo[0])
         with quiet_optuna():
             study.optimize(objective, n_trials=1, catch=(DigitlabError,), callbacks=[on_trial] if on_trial else [])
         done += 1
