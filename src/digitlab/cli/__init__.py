@@ -28,6 +28,7 @@ from . import ensemble  # noqa: F401  # isort: skip
 from . import attack  # noqa: F401  # isort: skip
 from . import gan  # noqa: F401  # isort: skip
 from . import nas  # noqa: F401  # isort: skip
+from . import inside  # noqa: F401  # isort: skip
 from .base import Ctx, app
 
 __all__ = ["app", "main", "run"]
