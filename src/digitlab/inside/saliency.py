@@ -19,7 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-STEPS = 48  # points on the path: completeness holds within ~1 % for the lab's ReLU nets
+# Points on the path. On the shipped model's first 50 MNIST test digits the attributions' sum misses the logit change
+# by 0.9 % (median), 1.9 % (9 in 10), 5.3 % at worst; 128 steps would halve that for twice the time. Both numbers are shown.
+STEPS = 64
 PATH_BATCH = 16  # path points per forward/backward pass
 
 
