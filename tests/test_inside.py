@@ -107,7 +107,7 @@ def test_filters_are_the_first_layers_weights(shipped, mnist):
 def test_grad_cam_on_the_last_feature_map(shipped, mnist):
     seen = shipped.inside(mnist[0][0])
     cam = seen.gradcam
-    assert (cam.layer, cam.side, cam.map.shape) == ("→ features.3", (3, 3), (28, 28))
+    assert (cam.layer, cam.entering, cam.side, cam.map.shape) == ("features.3", True, (3, 3), (28, 28))  # the map Flatten takes
     assert cam.map.min() >= 0 and cam.map.max() == pytest.approx(1)
 
 
@@ -198,6 +198,8 @@ def test_api_looks_inside_the_recognise_model(client, mnist):
     first = body["layers"][0]
     assert first["shape"] == [1, 32, 26, 26] and first["maps"].startswith("data:image/png;base64,")
     assert all(body["images"][k].startswith("data:image/png;base64,") for k in ("saliency", "gradcam", "filters"))
+    assert body["gradcam"] == {"layer": "features.3", "entering": True, "side": [3, 3]}
+    assert "/api/inside" in client.get("/openapi.json").json()["paths"]
     ig = body["integrated_gradients"]
     assert abs(ig["sum"] - (ig["logit"] - ig["baseline_logit"])) <= 0.05 * abs(ig["logit"] - ig["baseline_logit"])
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..console import console, table
 from .base import Ctx, app
+
+if TYPE_CHECKING:
+    from ..inside import Inside
 
 
 @app.command()
@@ -36,7 +40,8 @@ def inside(
     console.print(f"{len(written)} files written to {folder}/ (saliency.png, filters.png, layer-NN-<name>.png, inside.json)")
 
 
-def _print(seen, architecture: str, found: int, k: int) -> None:  # seen: digitlab.inside.Inside (imported when run)
+def _print(seen: Inside, architecture: str, found: int, k: int) -> None:
+    """The layer table, the answer, the filters' layer, the integrated gradients' check and Grad-CAM's map, in words."""
     rows = [
         [str(i), v.name, v.type, v.shape_text, ", ".join(map(str, v.channels[:4])) + (" ..." if len(v.channels) > 4 else "")]
         for i, v in enumerate(seen.layers, 1)
@@ -57,5 +62,7 @@ def _print(seen, architecture: str, found: int, k: int) -> None:  # seen: digitl
         f" the logit of {seen.label} went from {ig.baseline_logit:.3f} to {ig.logit:.3f} ({ig.change:+.3f})."
     )
     console.print(
-        f"Grad-CAM at {cam.layer} ({cam.side[0]}x{cam.side[1]} map)." if cam else f"Grad-CAM: none ({architecture} has no convolution)."
+        f"Grad-CAM on the {cam.side[0]}x{cam.side[1]} map {'entering' if cam.entering else 'out of'} {cam.layer}."
+        if cam
+        else f"Grad-CAM: none ({architecture} has no convolution)."
     )

@@ -96,7 +96,7 @@ class Pass:
     spatial part: a global pool, a flatten), and the logits."""
 
     captured: Captured
-    last_map: tuple[str, torch.Tensor] | None
+    last_map: tuple[str, torch.Tensor] | None  # (the layer it enters, the map)
     logits: torch.Tensor
 
 
@@ -114,7 +114,7 @@ def _forward(net: nn.Module, x: torch.Tensor) -> Pass:
         if t is not None:
             captured.append((name, mod, t))
         if not last_map and inputs and _spatial(inputs[0]) and not _spatial(t):
-            last_map.append((f"→ {name}", inputs[0]))  # the map entering the layer that collapses it
+            last_map.append((name, inputs[0]))  # the map entering the layer that collapses it
         return out.clone() if isinstance(out, torch.Tensor) else None  # the next layer works on a copy
 
     handles = [m.register_forward_hook(lambda mod, i, o, n=n: hook(n, mod, i, o)) for n, m in units(net)]
@@ -157,6 +157,8 @@ def _cam(run: Pass, logit: torch.Tensor) -> GradCam | None:
     """Grad-CAM on the last feature map (else the last spatial output), for models with a convolution; else None."""
     if not any(isinstance(m, nn.Conv2d) for _, m, _ in run.captured):
         return None
-    spatial = [(n, out) for n, _, out in run.captured if _spatial(out)]
-    name, out = run.last_map or spatial[-1]
-    return grad_cam(out, logit, name) if out.requires_grad else None
+    if run.last_map is not None:
+        name, out, entering = *run.last_map, True
+    else:
+        name, out, entering = *next((n, o) for n, _, o in reversed(run.captured) if _spatial(o)), False
+    return grad_cam(out, logit, name, entering) if out.requires_grad else None

@@ -111,7 +111,7 @@ def summary(inside: Inside) -> dict[str, Any]:
             "logit": round(ig.logit, 5),
             "baseline_logit": round(ig.baseline_logit, 5),
         },
-        "gradcam": None if cam is None else {"layer": cam.layer, "side": list(cam.side)},
+        "gradcam": None if cam is None else {"layer": cam.layer, "entering": cam.entering, "side": list(cam.side)},
     }
 
 

@@ -49,8 +49,9 @@ class GradCam:
     """Grad-CAM of the last convolution, enlarged to the picture."""
 
     map: np.ndarray  # (28, 28) float32 in [0, 1] (1 = the most important place)
-    layer: str  # the convolution it was taken at
-    side: tuple[int, int]  # (H, W) of that convolution's output before enlarging
+    layer: str  # the layer it was taken at: the map entering it (``entering``), else its output
+    entering: bool
+    side: tuple[int, int]  # (H, W) of that map before enlarging
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, blank: float, target: int, steps: int = STEPS) -> IntegratedGradients:
@@ -67,12 +68,12 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, blank: float, target
     return IntegratedGradients(attributions[0, 0].detach().numpy().astype(np.float32), ends[0], ends[1], steps)
 
 
-def grad_cam(activation: torch.Tensor, logit: torch.Tensor, layer: str) -> GradCam:
-    """Grad-CAM from a convolution's output ``(1, K, H, W)`` still in the graph of ``logit`` (a scalar)."""
+def grad_cam(activation: torch.Tensor, logit: torch.Tensor, layer: str, entering: bool) -> GradCam:
+    """Grad-CAM from a feature map ``(1, K, H, W)`` still in the graph of ``logit`` (a scalar)."""
     grads = torch.autograd.grad(logit, activation, retain_graph=True)[0]  # (1, K, H, W)
     weights = grads.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1): each channel's importance
     cam = F.relu((weights * activation).sum(1, keepdim=True)).detach()  # (1, 1, H, W)
     big = F.interpolate(cam, size=(28, 28), mode="bilinear", align_corners=False)[0, 0]
     top = float(big.max())
     heat = (big / top if top > 0 else big).numpy().astype(np.float32)
-    return GradCam(heat, layer, (activation.shape[2], activation.shape[3]))
+    return GradCam(heat, layer, entering, (activation.shape[2], activation.shape[3]))

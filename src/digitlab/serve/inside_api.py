@@ -13,6 +13,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from ..inside import Inside
 from ..inside.render import filter_grid, gradcam_overlay, layer_strips, png, saliency_overlay, summary
@@ -21,6 +22,30 @@ from .lab import Lab, get_lab
 from .predict_api import check_request
 
 router = APIRouter(prefix="/api", tags=["recognise"])
+
+
+class LayerOut(BaseModel):
+    """One layer, in the order the forward pass calls it."""
+
+    name: str = Field(description='the module\'s dotted name, e.g. "features.3"')
+    type: str = Field(description='its class, e.g. "Flatten"')
+    shape: list[int] = Field(description="its output's shape for one picture, e.g. [1, 576]")
+    channels: list[int] = Field(description="the most active channels shown in ``maps`` (spatial outputs only)")
+    maps: str | None = Field(description="those channels' maps side by side: a PNG data: URL at their own size, or None")
+
+
+class InsideOut(BaseModel):
+    """What the Recognise model did with one digit."""
+
+    label: str
+    predicted: int
+    confidence: float
+    probs: list[float]
+    layers: list[LayerOut]
+    filters: dict[str, Any] | None = Field(description="the first layer that reads the picture: layer, type, weight shape, filters shown")
+    integrated_gradients: dict[str, float] = Field(description="steps, the attributions' sum, the logit on the picture and on a blank one")
+    gradcam: dict[str, Any] | None = Field(description="the layer whose map it used (entering it or out of it) and the map's side")
+    images: dict[str, str | None] = Field(description="saliency, gradcam (None without a convolution), filters: PNG data: URLs")
 
 
 def data_url(rgb: np.ndarray | None) -> str | None:
@@ -41,7 +66,7 @@ def inside_json(seen: Inside) -> dict[str, Any]:
     return out
 
 
-@router.post("/inside", summary="Look inside the network on one digit of a picture")
+@router.post("/inside", response_model=InsideOut, summary="Look inside the network on one digit of a picture")
 async def look_inside(
     file: UploadFile = File(..., description="the picture (field name 'file'), as sent to /api/predict"),
     digit: int = Form(0, ge=0, le=999, description="which digit of the picture's answer: 0 = the first, in reading order"),

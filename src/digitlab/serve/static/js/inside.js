@@ -29,6 +29,8 @@ function layerItem(layer) {
     layer.maps ? h('img', { class: 'maps pixelated', src: layer.maps, alt: t('inside.maps', { n: layer.channels.length, name: layer.name }) }) : '');
 }
 
+const gradcamCaption = (cam) => t(cam.entering ? 'inside.gradcamEntering' : 'inside.gradcam', { layer: cam.layer, side: cam.side.join('×') });
+
 /** The panel's content for the JSON of /api/inside. */
 export function insideView(d) {
   const ig = d.integrated_gradients;
@@ -37,7 +39,7 @@ export function insideView(d) {
     h('p', { class: 'inside-answer' }, t('inside.answer', { label: d.label, p: (100 * d.confidence).toFixed(1) })),
     h('div', { class: 'inside-pictures' },
       picture(d.images.saliency, t('inside.saliency'), 'inside-saliency'),
-      d.gradcam ? picture(d.images.gradcam, t('inside.gradcam', { layer: d.gradcam.layer }), 'inside-gradcam') : ''),
+      d.gradcam ? picture(d.images.gradcam, gradcamCaption(d.gradcam), 'inside-gradcam') : ''),
     h('p', { class: 'muted' }, t('inside.igSum', { sum: ig.sum.toFixed(2), change, steps: ig.steps })),
     d.gradcam ? '' : h('p', { class: 'muted' }, t('inside.noGradcam')),
     h('h4', {}, t('inside.filters')),
