@@ -64,7 +64,7 @@ function verdict(digit) {
 }
 
 /** A mark's card; `setApart`: the model read it as a digit, but the verdict on the whole picture does not count it;
- * `why`: a "why?" button and panel for a mark that was found (box) , or nothing. */
+ * `why`: a "why?" button and panel for a mark that was found (it has a box), or nothing. */
 function digitCard(digit, setApart = false, why = null) {
   return h('div', { class: `digit ${digit.accepted && !setApart ? '' : 'rejected'} ${why ? 'has-why' : ''}` },
     h('figure', {}, digit.image ? seenCanvas(digit.image) : '', h('figcaption', {}, t('answer.seen'))),
