@@ -213,3 +213,29 @@ def test_api_says_what_is_wrong_in_one_sentence(client, mnist):
     assert text.status_code == 422 and isinstance(text.json()["detail"], str)
     big = client.post("/api/inside", files={"file": ("big.png", b"\0" * (10 * 1024 * 1024 + 1), "image/png")})
     assert big.status_code == 413
+
+
+def test_integrated_gradients_of_a_linear_model_are_weight_times_difference():
+    """For f(x) = w . x + b the path integral is exact: attribution = w * (x - baseline), whatever the steps."""
+    from digitlab.inside.saliency import integrated_gradients
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).requires_grad_(False)
+    x = torch.randn(1, 1, 28, 28)
+    ig = integrated_gradients(net, x, blank=-0.4, target=3, steps=8)
+    expected = (net[1].weight[3].reshape(28, 28) * (x[0, 0] + 0.4)).numpy()
+    np.testing.assert_allclose(ig.map, expected, rtol=1e-4, atol=1e-6)
+    assert ig.total == pytest.approx(ig.change, rel=1e-4)
+
+
+def test_grad_cam_matches_a_computation_by_hand(shipped, mnist):
+    """Selvaraju et al.'s recipe written out on the shipped cnn, without hooks: the map entering Flatten, its gradient."""
+    seen = shipped.inside(mnist[0][0])
+    model = shipped.model.eval()
+    x = torch.from_numpy(shipped.normalised(mnist[0][0]))[None, None]
+    maps = model.features[:3](x).detach().requires_grad_(True)  # (1, 64, 3, 3): what Flatten takes
+    logit = model.head(model.features[3:](maps))[0, seen.predicted]
+    grads = torch.autograd.grad(logit, maps)[0]
+    cam = torch.relu((grads.mean(dim=(2, 3), keepdim=True) * maps).sum(1, keepdim=True)).detach()
+    big = torch.nn.functional.interpolate(cam, size=(28, 28), mode="bilinear", align_corners=False)[0, 0]
+    np.testing.assert_allclose(seen.gradcam.map, (big / big.max()).numpy(), atol=1e-5)
