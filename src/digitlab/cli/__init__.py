@@ -29,6 +29,7 @@ from . import attack  # noqa: F401  # isort: skip
 from . import gan  # noqa: F401  # isort: skip
 from . import nas  # noqa: F401  # isort: skip
 from . import learn  # noqa: F401  # isort: skip
+from . import inside  # noqa: F401  # isort: skip
 from .base import Ctx, app
 
 __all__ = ["app", "main", "run"]

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..version import __version__
-from . import config_api, device_api, generate_api, jobs_api, models_api, predict_api, runs_api, searches_api, studies_api
+from . import config_api, device_api, generate_api, inside_api, jobs_api, models_api, predict_api, runs_api, searches_api, studies_api
 from .errors import detail, install_handlers
 from .lab import Lab, get_lab, public_info
 from .security import HostCheck
@@ -82,7 +82,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/static/icons/icon-192.png",
         )
 
-    for module in (predict_api, runs_api, studies_api, searches_api, config_api, jobs_api, device_api, models_api, generate_api):
+    for module in (
+        predict_api,
+        runs_api,
+        studies_api,
+        searches_api,
+        config_api,
+        jobs_api,
+        device_api,
+        models_api,
+        generate_api,
+        inside_api,
+    ):
         app.include_router(module.router)
     mount_static(app)
     return app

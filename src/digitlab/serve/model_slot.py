@@ -14,6 +14,8 @@ import torch
 
 from ..catalog import resolve
 from ..export import engine_file
+from ..inside import Inside, Subject, digits_in
+from ..inside.picture import pick
 from ..recognize.predictor import DEFAULT_MODEL, Answer, Predictor
 from ..store import RunStore
 from .board import Board
@@ -73,9 +75,18 @@ class ModelSlot:
     def predict(self, data: bytes, name: str, max_pixels: int) -> Answer:
         """Read one encoded picture (refused over ``max_pixels``) with the current model, on ``threads`` torch threads."""
         predictor = self.current()
+        self._threads()
+        return predictor.predict(data, name=name, max_pixels=max_pixels)
+
+    def look_inside(self, data: bytes, k: int, max_pixels: int) -> Inside:
+        """Look inside the current model on the ``k``-th digit (1 = the first) of one encoded picture."""
+        p = self.current()
+        self._threads()
+        return Subject(p.model, p.mean, p.std, p.classes, p.meta["model"]).inside(pick(digits_in(data, max_pixels), k))
+
+    def _threads(self) -> None:
         if self.threads and torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)  # per worker thread: avoids oversubscribing the cores
-        return predictor.predict(data, name=name, max_pixels=max_pixels)
 
     def info(self) -> dict[str, Any]:
         """What is loaded (the board's choice): the reference, file, architecture, engine and its recorded metrics."""

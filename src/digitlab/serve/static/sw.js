@@ -1,12 +1,12 @@
 // Service worker: keeps the app shell, the on-device runtime and the model, so the page opens and recognises offline.
 // Paths are relative to this file, so the same worker serves `digitlab serve` (at /) and a static copy of the app
 // (digitlab export --web) hosted under any folder. The lab's other API calls always go to the network.
-const CACHE = 'digitlab-shell-v5';
+const CACHE = 'digitlab-shell-v6';
 const RUNTIME = 'digitlab-ort-1.31.1'; // the vendored onnxruntime-web: immutable, kept until its version changes
 const SHELL = [
   './', 'manifest.webmanifest', 'static/style.css', 'static/app.js',
   'static/js/answer.js', 'static/js/api.js', 'static/js/charts.js', 'static/js/dom.js', 'static/js/draw.js',
-  'static/js/form.js', 'static/js/generate.js', 'static/js/i18n.js', 'static/js/models.js', 'static/js/recognise.js', 'static/js/runs.js',
+  'static/js/form.js', 'static/js/generate.js', 'static/js/i18n.js', 'static/js/inside.js', 'static/js/models.js', 'static/js/recognise.js', 'static/js/runs.js',
   'static/js/searches.js', 'static/js/state.js', 'static/js/studies.js', 'static/js/train.js', 'static/vendor/uPlot.iife.min.js', 'static/vendor/uPlot.min.css',
   'static/icons/icon-192.png', 'static/icons/icon-512.png',
   ...['checks', 'components', 'context', 'device', 'lighting', 'numeric', 'picture', 'predictor', 'preprocess', 'reader',

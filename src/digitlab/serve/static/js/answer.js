@@ -63,13 +63,15 @@ function verdict(digit) {
     h('span', { class: 'score' }, t('answer.score', { score, threshold: digit.threshold.toFixed(2) })));
 }
 
-/** A mark's card; `setApart`: the model read it as a digit, but the verdict on the whole picture does not count it. */
-function digitCard(digit, setApart = false) {
-  return h('div', { class: `digit ${digit.accepted && !setApart ? '' : 'rejected'}` },
+/** A mark's card; `setApart`: the model read it as a digit, but the verdict on the whole picture does not count it;
+ * `why`: a "why?" button and panel for a mark that was found (it has a box), or nothing. */
+function digitCard(digit, setApart = false, why = null) {
+  return h('div', { class: `digit ${digit.accepted && !setApart ? '' : 'rejected'} ${why ? 'has-why' : ''}` },
     h('figure', {}, digit.image ? seenCanvas(digit.image) : '', h('figcaption', {}, t('answer.seen'))),
     h('div', { class: 'detail' }, verdict(digit),
       setApart && digit.accepted ? h('p', { class: 'set-apart', 'data-testid': 'set-apart' }, t('answer.setApart')) : '',
-      bars(digit)));
+      bars(digit)),
+    why || '');
 }
 
 /** Indices of the marks the verdict does not count: its refused ones, or all of a picture that is not digits. */
@@ -91,8 +93,9 @@ export function wholeVerdict(verdict) {
     reasons.length ? h('span', { 'data-testid': 'verdict-reason' }, ` ${t('answer.reason', { reason: reasons.join('; ') })}`) : '');
 }
 
-/** One picture's answer as an <article>; `thumb` is an optional preview URL of the original. */
-export function answerView(answer, thumb) {
+/** One picture's answer as an <article>; `thumb` is an optional preview URL of the original; `why(i)`, when given, makes
+ * digit i's "why?" button (inside.js). */
+export function answerView(answer, thumb, why = null) {
   const read = answer.error ? t('answer.error') : (answer.text ? `“${answer.text}”` : t('answer.nothing'));
   return h('article', { class: 'answer' },
     h('header', {},
@@ -104,5 +107,5 @@ export function answerView(answer, thumb) {
         ms: answer.ms < 10 ? answer.ms.toFixed(1) : Math.round(answer.ms),
       }))),
     answer.error ? h('p', { class: 'error' }, answer.error) : wholeVerdict(answer.verdict),
-    answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map((d, i) => digitCard(d, setApartMarks(answer).has(i)))));
+    answer.error ? '' : h('div', { class: 'digits' }, answer.digits.map((d, i) => digitCard(d, setApartMarks(answer).has(i), why && d.box ? why(i) : null))));
 }

@@ -134,6 +134,20 @@ const en = {
   'searches.plot.learning.png': 'Learning curve', 'searches.plot.pareto.png': 'Accuracy against parameters (Pareto front)',
   // issue 17: parameter schema in Chinese (the Train form's model list)
   'train.modelChoice': '{name} — {summary} ({n} parameters)',
+  // issue 17: look inside the network ("why?")
+  'inside.why': 'why?', 'inside.loading': 'Looking inside the network…',
+  'inside.answer': 'The network answers {label} ({p} % sure). This is how it got there.',
+  'inside.saliency': 'Which pixels drove the answer (integrated gradients): red pushed towards it, blue away from it',
+  'inside.gradcam': 'Where the network looked (Grad-CAM on the {side} map out of {layer})',
+  'inside.gradcamEntering': 'Where the network looked (Grad-CAM on the {side} map entering {layer})',
+  'inside.igSum': "The pixels' shares add up to {sum}; the answer's logit rose by {change} from a blank picture ({steps} steps).",
+  'inside.noGradcam': 'No Grad-CAM: this network has no convolution.',
+  'inside.filters': 'First-layer filters',
+  'inside.filtersOf': '{n} filters of {layer}, weights {shape}: red positive, blue negative',
+  'inside.noFilters': "This network's first layer does not read the picture as an image (an LSTM reads it row by row): no filters to show.",
+  'inside.layers': 'Layers, in the order the picture goes through them',
+  'inside.layersNote': "A layer's output shape is [pictures, channels, height, width], or e.g. [pictures, features] once flattened; the small maps are its most active channels.",
+  'inside.maps': '{n} most active channels of {name}',
 };
 
 const zh = {
@@ -269,6 +283,20 @@ const zh = {
   'searches.plot.learning.png': '学习曲线', 'searches.plot.pareto.png': '准确率与参数量（帕累托前沿）',
   // issue 17: parameter schema in Chinese (the Train form's model list)
   'train.modelChoice': '{name} — {summary}（{n} 个参数）',
+  // issue 17: look inside the network ("why?")
+  'inside.why': '为什么？', 'inside.loading': '正在查看网络内部…',
+  'inside.answer': '网络的回答是 {label}（置信度 {p} %）。下面是它得出这个答案的过程。',
+  'inside.saliency': '哪些像素决定了答案（积分梯度）：红色把结果推向该答案，蓝色推离',
+  'inside.gradcam': '网络关注的位置（Grad-CAM，基于 {layer} 输出的 {side} 特征图）',
+  'inside.gradcamEntering': '网络关注的位置（Grad-CAM，基于输入 {layer} 的 {side} 特征图）',
+  'inside.igSum': '各像素的贡献之和为 {sum}；与空白图片相比，该答案的 logit 上升了 {change}（{steps} 步）。',
+  'inside.noGradcam': '没有 Grad-CAM：这个网络没有卷积层。',
+  'inside.filters': '第一层的滤波器',
+  'inside.filtersOf': '{layer} 的 {n} 个滤波器，权重 {shape}：红色为正，蓝色为负',
+  'inside.noFilters': '这个网络的第一层不是把图片当作图像来读取（LSTM 逐行读取）：没有可显示的滤波器。',
+  'inside.layers': '各层（按图片经过的顺序）',
+  'inside.layersNote': '每层输出的形状为 [图片数, 通道数, 高, 宽]，展平后例如 [图片数, 特征数]；小图是该层最活跃的通道。',
+  'inside.maps': '{name} 最活跃的 {n} 个通道',
 };
 
 export const DICTIONARIES = { en, zh };

@@ -5,10 +5,11 @@ import { api } from './api.js';
 import { DrawPad, scaledCopy } from './draw.js';
 import { $, debounce, fill, h } from './dom.js';
 import { t } from './i18n.js';
+import { whyButton } from './inside.js';
 import { state } from './state.js';
 
 let padRequest = null; // AbortController of the drawing's request in flight
-const shown = { pictures: [], drawing: null }; // answers on screen, re-rendered when the language changes
+const shown = { pictures: [], drawing: null, drawn: null }; // answers on screen (re-rendered when the language changes); the drawing's picture
 const ENGINE_KEY = 'digitlab-engine';
 const ondevice = () => import('./ondevice/device.js'); // loaded when first needed: not part of the page's first load
 let deviceNote = null; // [key, values] of the device's status line
@@ -52,9 +53,12 @@ const READ_SIDE = 140;
 export const drawingPicture = (canvas) => scaledCopy(canvas, READ_SIDE);
 const useDevice = () => engine() === 'device' && $('#engine').value === 'device';
 
+/** The "why?" maker for a picture's answer: the server looks inside its model (none in a static copy: no server). */
+const whyOf = (picture) => (isStatic() ? null : (i) => whyButton(picture, i));
+
 function renderAnswers() {
-  fill($('#answers'), shown.pictures.map(({ answer, thumb }) => answerView(answer, thumb)));
-  if (shown.drawing) fill($('#pad-answer'), answerView({ ...shown.drawing, source: t('rec.drawing') }));
+  fill($('#answers'), shown.pictures.map(({ answer, thumb, file }) => answerView(answer, thumb, whyOf(file))));
+  if (shown.drawing) fill($('#pad-answer'), answerView({ ...shown.drawing, source: t('rec.drawing') }, undefined, whyOf(shown.drawn)));
   if (deviceNote) deviceStatus(...deviceNote);
 }
 
@@ -94,7 +98,7 @@ async function onDevice(pictures) {
   const { recogniseFile } = await ondevice();
   for (const file of pictures) {
     const answer = await recogniseFile(file, (key, values) => t(key, values));
-    shown.pictures.push({ answer, thumb: URL.createObjectURL(file) });
+    shown.pictures.push({ answer, thumb: URL.createObjectURL(file), file });
     renderAnswers();
   }
 }
@@ -104,7 +108,7 @@ async function onServer(pictures) {
   let first = 0;
   for (const batch of batches(pictures, state.info?.limits)) {
     const answers = await send(batch, first);
-    answers.forEach((answer, k) => shown.pictures.push({ answer, thumb: URL.createObjectURL(batch[k]) }));
+    answers.forEach((answer, k) => shown.pictures.push({ answer, thumb: URL.createObjectURL(batch[k]), file: batch[k] }));
     renderAnswers();
     first += batch.length;
   }
@@ -141,6 +145,7 @@ async function predictDrawing(pad) {
       : await api('/api/predict/canvas', { method: 'POST', json: { pixels: picture.toDataURL('image/png') }, signal: request.signal });
     if (request.signal.aborted) return; // a newer stroke is being read
     shown.drawing = answer;
+    shown.drawn = picture;
     renderAnswers();
   } catch (err) {
     if (err.name !== 'AbortError') fill($('#pad-answer'), h('p', { class: 'error' }, err.message));
