@@ -132,6 +132,9 @@ const en = {
   'searches.op.s5': 'separable 5×5, {width}', 'searches.op.id': 'identity', 'searches.skip': '+ skip', 'searches.pool': '↓ pool 2×2',
   'searches.caption': 'Child {child}: proxy validation accuracy {acc}, {params} parameters ({structure}).',
   'searches.plot.learning.png': 'Learning curve', 'searches.plot.pareto.png': 'Accuracy against parameters (Pareto front)',
+  // issue 17: the run doctor (the findings' own texts come from the API in both languages)
+  'doctor.title': 'Run doctor', 'doctor.problem': 'problem', 'doctor.advice': 'advice',
+  'doctor.suggestion': 'Suggestion:', 'doctor.nothing': 'Nothing to worry about: the curves and the configuration look healthy.',
 };
 
 const zh = {
@@ -265,6 +268,9 @@ const zh = {
   'searches.op.s5': '可分离卷积 5×5，{width}', 'searches.op.id': '恒等', 'searches.skip': '+ 跳跃连接', 'searches.pool': '↓ 池化 2×2',
   'searches.caption': '子网络 {child}：代理验证准确率 {acc}，{params} 个参数（{structure}）。',
   'searches.plot.learning.png': '学习曲线', 'searches.plot.pareto.png': '准确率与参数量（帕累托前沿）',
+  // issue 17: the run doctor (the findings' own texts come from the API in both languages)
+  'doctor.title': '训练诊断', 'doctor.problem': '问题', 'doctor.advice': '建议',
+  'doctor.suggestion': '建议：', 'doctor.nothing': '没有需要担心的问题：曲线和配置看起来都正常。',
 };
 
 export const DICTIONARIES = { en, zh };
