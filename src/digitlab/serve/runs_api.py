@@ -68,7 +68,7 @@ def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
 @router.get("/{name}/doctor", summary="What the run doctor sees in one run, in English and Chinese")
 def get_doctor(name: str, lang: str | None = Query(None, pattern="^(en|zh)$"), lab: Lab = Depends(get_lab)) -> dict[str, Any]:
     """Findings, the most likely cause first: code, severity, evidence and suggestion per language (``lang``: only that
-    one); no findings means nothing to worry about. A generator or an ensemble is a 400 in one sentence."""
+    one); no findings means nothing to worry about. A generator or an ensemble is a 409 in one sentence."""
     find_run(lab, name)
     found = examine(lab.store, name)
     langs = [lang] if lang else list(LANGS)
