@@ -142,6 +142,13 @@ def test_run_folder_contents(trained):
     assert "epoch 1: train loss" in log and "run fast completed" in log and "1000 train / 500 val / 10000 test" in log
 
 
+def test_train_prints_the_doctors_findings(trained):
+    """Issue 17: after the summary, the doctor's findings in brief; 1,000 images at batch 64 are 16 steps an epoch."""
+    out = trained.first.out
+    assert out.index("Run summary") < out.index("doctor: too_few_steps")
+    assert "16 optimiser steps per epoch" in out and "digitlab doctor fast for the details" in out
+
+
 def test_run_is_recorded(trained):
     rec = trained.store.get_run("fast")
     assert rec.status == "completed" and rec.epochs_done == 1 and rec.best_epoch == 1

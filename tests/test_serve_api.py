@@ -274,6 +274,25 @@ def test_unknown_run_is_404_with_suggestion(client, lab):
     assert lab.run in sentence(r)
 
 
+def test_run_doctor_in_both_languages(client, lab):
+    """Issue 17: GET /api/runs/{name}/doctor gives each finding in English and Chinese, or in the one asked for."""
+    from sick_runs import DIVERGED, HEALTHY, record_run
+
+    record_run(lab.runs, "api-diverged", DIVERGED, lr=0.4)
+    both = client.get("/api/runs/api-diverged/doctor").json()
+    assert [f["code"] for f in both["findings"]][:2] == ["diverged", "not_learning"]
+    first = both["findings"][0]
+    assert first["severity"] == "problem" and "lr to ~0.04" in first["en"]["suggestion"] and "0.04" in first["zh"]["suggestion"]
+    assert first["en"]["evidence"] != first["zh"]["evidence"]
+    zh = client.get("/api/runs/api-diverged/doctor", params={"lang": "zh"}).json()
+    assert set(zh["findings"][0]) == {"code", "severity", "zh"}
+    record_run(lab.runs, "api-healthy", HEALTHY)
+    assert client.get("/api/runs/api-healthy/doctor").json()["findings"] == []
+    assert client.get("/api/runs/api-healthy/doctor", params={"lang": "fr"}).status_code == 422
+    missing = client.get("/api/runs/api-healthyy/doctor")
+    assert missing.status_code == 404 and "api-healthy" in sentence(missing)
+
+
 def test_run_files(client, lab):
     log = client.get(f"/api/runs/{lab.run}/files/train.log")
     assert log.status_code == 200 and log.headers["content-type"].startswith("text/plain") and "epoch 1" in log.text

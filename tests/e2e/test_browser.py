@@ -295,6 +295,30 @@ def test_a_run_whose_trainer_died_shows_as_killed_in_both_languages(page, server
     page.select_option("#lang", "en")
 
 
+def test_run_page_shows_the_doctor_in_both_languages(page, server, shot):
+    """Issue 17: a run whose loss rose back to ln 10 opens with the doctor's findings, said again in Chinese."""
+    from sick_runs import DIVERGED, record_run
+
+    record_run(server.runs, "sick-lr", DIVERGED, lr=0.4)
+    page.click("[data-tab=runs]")
+    page.locator("#runs-table tr[data-run='sick-lr'] button.link").click()
+    doctor = page.locator("[data-testid=run-doctor]")
+    first = doctor.locator("li.finding").first
+    first.wait_for(timeout=TIMEOUT_MS)
+    assert first.get_attribute("data-code") == "diverged" and doctor.locator("li.finding").count() == 2
+    assert "Run doctor" in doctor.inner_text() and "rose far above its lowest" in first.inner_text()
+    assert "lower lr to ~0.04" in first.inner_text()
+    shot(page, "doctor-en")
+    page.select_option("#lang", "zh")
+    assert "训练诊断" in doctor.inner_text() and "训练损失升到远高于其最低值" in first.inner_text()
+    assert "问题" in first.locator(".badge").inner_text()
+    shot(page, "doctor-zh")
+    page.select_option("#lang", "en")
+    assert "rose far above its lowest" in first.inner_text()
+    page.locator(f"#runs-table tr[data-run='{server.run}'] button.link").click()  # the tiny test run: few steps
+    doctor.locator("li.finding[data-code=too_few_steps]").wait_for(timeout=TIMEOUT_MS)
+
+
 def test_runs_tab_shows_a_tuning_study(page, server, shot):
     tiny_study(server.runs, "tiny")
     page.click("[data-tab=runs]")

@@ -1,4 +1,4 @@
-"""Commands about training and recorded runs: params, train, distill, summary, runs, show, compare, eval, promote, models."""
+"""Commands about training and recorded runs: params, train, distill, summary, runs, show, doctor, compare, eval, promote, models."""
 
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def _report(run: Any) -> None:
     """The run's summary; an interrupted run says how to continue and exits with 130."""
     rec = run.record
     print_summary(rec)
+    if rec.status != "interrupted" and rec.task == "classify":
+        print_findings(rec.name, brief=True)
     if rec.status == "interrupted":
         err_console.print(f"[yellow]Interrupted.[/] Continue with: digitlab train --resume {rec.name}")
         raise typer.Exit(130)
@@ -210,6 +212,38 @@ def show(run: str = typer.Argument(..., help="Run name.")) -> None:
         console.print(table(title, ["outlier set", "AUROC", "FPR@95"], rows))
     if extra:
         console.print(f"extra: {json.dumps(extra)}")
+
+
+@app.command()
+def doctor(
+    run: str = typer.Argument(..., help="Run name."),
+    lang: str = typer.Option("en", "--lang", help="Language of the findings: en or zh."),
+) -> None:
+    """What the run's curves and config show: each finding with its evidence and a concrete suggestion."""
+    print_findings(run, lang)
+
+
+def print_findings(run: str, lang: str = "en", brief: bool = False) -> None:
+    """The doctor's findings on ``run`` (most likely cause first), or that there is nothing to worry about; ``brief``:
+    one line each, under a run's summary after training."""
+    from rich.markup import escape
+
+    from ..doctor import LANGS, NOTHING, examine
+
+    if lang not in LANGS:
+        raise ConfigError(f"--lang {lang!r} is not a language of the doctor; use {' or '.join(LANGS)}.")
+    found = examine(Ctx.store(), run)
+    if not found:
+        console.print(f"doctor: {NOTHING[lang]}" if brief else NOTHING[lang])
+        return
+    for f in found:
+        colour = "red" if f.severity == "problem" else "yellow"
+        if brief:
+            console.print(f"doctor: [{colour}]{f.code}[/]: {escape(f.evidence(lang))}; {escape(f.suggestion(lang))}")
+        else:
+            console.print(f"[{colour}]{f.severity}[/] [bold]{f.code}[/]\n  {escape(f.evidence(lang))}\n  -> {escape(f.suggestion(lang))}")
+    if brief:
+        console.print(f"(digitlab doctor {run} for the details)")
 
 
 @app.command()

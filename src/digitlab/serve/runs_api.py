@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 
+from ..doctor import LANGS, examine
 from ..errors import RunError
 from ..records import CSV_FIELDS, RunRecord
 from ..run_lock import live_status
@@ -62,6 +63,16 @@ def get_run(name: str, lab: Lab = Depends(get_lab)) -> dict[str, Any]:
             "files": rec.folder.files() if rec.run_dir.is_dir() else [],
         }
     )
+
+
+@router.get("/{name}/doctor", summary="What the run doctor sees in one run, in English and Chinese")
+def get_doctor(name: str, lang: str | None = Query(None, pattern="^(en|zh)$"), lab: Lab = Depends(get_lab)) -> dict[str, Any]:
+    """Findings, the most likely cause first: code, severity, evidence and suggestion per language (``lang``: only that
+    one); no findings means nothing to worry about. A generator or an ensemble is a 409 in one sentence."""
+    find_run(lab, name)
+    found = examine(lab.store, name)
+    langs = [lang] if lang else list(LANGS)
+    return {"name": name, "findings": [{"code": str(f.code), "severity": f.severity} | {k: f.to_json(k) for k in langs} for f in found]}
 
 
 @router.get("/{name}/metrics", summary="Per-epoch loss and accuracy of one run")

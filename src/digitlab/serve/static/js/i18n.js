@@ -148,6 +148,9 @@ const en = {
   'inside.layers': 'Layers, in the order the picture goes through them',
   'inside.layersNote': "A layer's output shape is [pictures, channels, height, width], or e.g. [pictures, features] once flattened; the small maps are its most active channels.",
   'inside.maps': '{n} most active channels of {name}',
+  // issue 17: the run doctor (the findings' own texts come from the API in both languages)
+  'doctor.title': 'Run doctor', 'doctor.problem': 'problem', 'doctor.advice': 'advice',
+  'doctor.suggestion': 'Suggestion:', 'doctor.nothing': 'Nothing to worry about: the curves and the configuration look healthy.',
 };
 
 const zh = {
@@ -297,6 +300,9 @@ const zh = {
   'inside.layers': '各层（按图片经过的顺序）',
   'inside.layersNote': '每层输出的形状为 [图片数, 通道数, 高, 宽]，展平后例如 [图片数, 特征数]；小图是该层最活跃的通道。',
   'inside.maps': '{name} 最活跃的 {n} 个通道',
+  // issue 17: the run doctor (the findings' own texts come from the API in both languages)
+  'doctor.title': '训练诊断', 'doctor.problem': '问题', 'doctor.advice': '建议',
+  'doctor.suggestion': '建议：', 'doctor.nothing': '没有需要担心的问题：曲线和配置看起来都正常。',
 };
 
 export const DICTIONARIES = { en, zh };

@@ -2,7 +2,7 @@
 import { api } from './api.js';
 import { curveChart } from './charts.js';
 import { $, fill, h, pct, secs } from './dom.js';
-import { t } from './i18n.js';
+import { language, t } from './i18n.js';
 
 const COLUMNS = [
   ['name', (r) => r.name], ['status', (r) => r.status], ['model', (r) => r.model],
@@ -11,7 +11,7 @@ const COLUMNS = [
   ['train_seconds', (r) => r.train_seconds], ['created_at', (r) => r.created_at],
 ];
 const SHOW = { best_val_acc: pct, test_acc: pct, train_seconds: secs, created_at: (v) => (v || '').replace('T', ' ').slice(0, 19) };
-const view = { runs: [], sort: 'created_at', desc: true, filter: '', selected: new Set() };
+const view = { runs: [], sort: 'created_at', desc: true, filter: '', selected: new Set(), doctor: null };
 
 function visibleRuns() {
   const words = view.filter.toLowerCase().split(/\s+/).filter(Boolean);
@@ -83,14 +83,33 @@ function plots(run) {
     h('figure', { class: 'plot' }, h('img', { src: fileUrl(run.name, p), alt: t(key), loading: 'lazy' }), h('figcaption', {}, t(key))));
 }
 
+/** The run doctor's findings (the API gives every finding in both languages), in the current language. */
+function doctorCard() {
+  const found = view.doctor?.findings;
+  if (!found) return [];
+  return [h('h3', {}, t('doctor.title')), found.length ? h('ul', { class: 'doctor' }, found.map((f) => {
+    const text = f[language()] ?? f.en;
+    return h('li', { class: `finding ${f.severity}`, 'data-code': f.code },
+      h('span', { class: `badge ${f.severity}` }, t(`doctor.${f.severity}`)), ' ', text.evidence,
+      h('br'), h('span', { class: 'muted' }, t('doctor.suggestion'), ' ', text.suggestion));
+  })) : h('p', { class: 'muted' }, t('doctor.nothing'))];
+}
+
+function renderDoctor() {
+  const box = $('#run-doctor');
+  if (box) fill(box, doctorCard());
+}
+
 async function openRun(name) {
   const out = $('#run-detail');
   try {
     const run = await api(`/api/runs/${encodeURIComponent(name)}`);
     const log = run.files.includes('train.log') ? await api(fileUrl(name, 'train.log')) : '';
+    view.doctor = await api(`/api/runs/${encodeURIComponent(name)}/doctor`).catch(() => null); // a generator has no doctor
     fill(out, h('div', { class: 'card' },
       h('h2', {}, t('runs.detail', { name })),
       h('p', {}, h('span', { class: `badge ${run.status}` }, t(`status.${run.status}`)), ' ', run.message || ''),
+      h('section', { id: 'run-doctor', 'data-testid': 'run-doctor' }, doctorCard()),
       h('div', { class: 'plots' }, plots(run)),
       h('details', { open: true }, h('summary', {}, t('runs.config')), h('dl', { class: 'config' },
         Object.entries(run.config).map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, JSON.stringify(v, null, 1).replace(/\n\s*/g, ' ')))))),
@@ -111,4 +130,5 @@ export function initRuns() {
 /** Re-render with the current language. */
 export function relabelRuns() {
   if (view.runs.length) render();
+  renderDoctor();
 }
