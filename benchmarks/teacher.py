@@ -141,7 +141,7 @@ def part_doctor(lab: Lab) -> tuple[list[list[Any]], dict[str, Any]]:
     """The doctor on the broken-run set and on healthy zoo runs (benchmarks/doctor_cases.py)."""
     import doctor_cases
 
-    return doctor_cases.figures(lab.runs, lab.store)
+    return doctor_cases.figures(lab.runs)
 
 
 def main() -> None:
