@@ -185,6 +185,7 @@ def test_doctor_command_in_english_and_chinese(cli, lab):
     assert "lr=0.025" in en.out and "linear scaling rule" in en.out
     zh = cli("doctor", "batch800", "--lang", "zh")
     assert zh.code == 0 and "线性缩放规则" in zh.out and "lr=0.025" in zh.out
+    assert "问题 lr_too_low" in zh.out and "problem" not in zh.out
 
 
 def test_doctor_on_a_healthy_run_and_an_unknown_one(cli, lab):

@@ -148,6 +148,7 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {"nonfinite": "变成了 NaN 或无穷大", "rose": "升到远高于其最低值"},
 }
 NOTHING = {"en": "nothing to worry about", "zh": "没有需要担心的问题"}
+SEVERITY_WORDS = {"en": {"problem": "problem", "advice": "advice"}, "zh": {"problem": "问题", "advice": "建议"}}
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def print_findings(run: str, lang: str = "en", brief: bool = False) -> None:
     one line each, under a run's summary after training."""
     from rich.markup import escape
 
-    from ..doctor import LANGS, NOTHING, examine
+    from ..doctor import LANGS, NOTHING, SEVERITY_WORDS, examine
 
     if lang not in LANGS:
         raise ConfigError(f"--lang {lang!r} is not a language of the doctor; use {' or '.join(LANGS)}.")
@@ -241,7 +241,9 @@ def print_findings(run: str, lang: str = "en", brief: bool = False) -> None:
         if brief:
             console.print(f"doctor: [{colour}]{f.code}[/]: {escape(f.evidence(lang))}; {escape(f.suggestion(lang))}")
         else:
-            console.print(f"[{colour}]{f.severity}[/] [bold]{f.code}[/]\n  {escape(f.evidence(lang))}\n  -> {escape(f.suggestion(lang))}")
+            console.print(
+                f"[{colour}]{SEVERITY_WORDS[lang][f.severity]}[/] [bold]{f.code}[/]\n  {escape(f.evidence(lang))}\n  -> {escape(f.suggestion(lang))}"
+            )
     if brief:
         console.print(f"(digitlab doctor {run} for the details)")
 
