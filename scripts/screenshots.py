@@ -165,6 +165,16 @@ def recognise(page, photo: Path, out: Path) -> None:
     shoot(page, "recognise", out)
 
 
+def inside(page, out: Path) -> None:
+    """Recognise: a drawn 7 and its "why?" panel (saliency, Grad-CAM, filters, every layer with its output shape)."""
+    draw_digit(page)
+    if (drawn := answer_text(page, "#pad-answer")) != "7":
+        raise SystemExit(f"the drawn 7 was read as {drawn!r}")
+    page.locator("#pad-answer [data-testid=why]").first.click()
+    page.locator("#pad-answer [data-testid=inside-layers]").first.wait_for(timeout=WAIT_MS)
+    shoot(page, "inside", out)
+
+
 def runs(page, models: list[str], out: Path) -> None:
     """Runs: the zoo runs selected and overlaid, the best one opened (curves, confusion matrix, log)."""
     page.click("[data-tab=runs]")
@@ -266,7 +276,7 @@ def take_phone_app(out: Path, scratch: Path) -> None:
 
 
 def take_all(url: str, models: list[str], out: Path, scratch: Path) -> None:
-    """The six pictures; JavaScript errors on any page stop the script."""
+    """The seven pictures; JavaScript errors on any page stop the script."""
     from playwright.sync_api import sync_playwright
 
     photo = number_photo(scratch)
@@ -274,6 +284,7 @@ def take_all(url: str, models: list[str], out: Path, scratch: Path) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for name, take in [
             ("recognise", lambda p: recognise(p, photo, out)),
+            ("inside", lambda p: inside(p, out)),
             ("runs", lambda p: runs(p, models, out)),
             ("studies", lambda p: studies(p, out)),
             ("train", lambda p: tab(p, "train", "#train-fields #p-epochs", out)),

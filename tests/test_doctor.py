@@ -100,6 +100,14 @@ def test_overfitting_validation_loss_rises_while_the_gap_grows():
     assert "overfitting" not in codes(evidence(wobble))
 
 
+def test_a_rising_validation_loss_with_rising_accuracy_is_not_overfitting():
+    """The zoo cnn (benchmarks/teacher.py's healthy run): more confident, so the validation loss rose 0.091 -> 0.113, while
+    its validation accuracy reached its best at the last epoch and stayed above the (augmented) training accuracy."""
+    curves = [(0.62, 0.90, 0.12, 0.985), (0.50, 0.96, 0.10, 0.990), (0.47, 0.975, 0.091, 0.992), (0.46, 0.98, 0.095, 0.993),
+              (0.45, 0.985, 0.100, 0.993), (0.44, 0.988, 0.105, 0.994), (0.43, 0.991, 0.110, 0.9944), (0.42, 0.994, 0.113, 0.9946)]  # fmt: skip
+    assert "overfitting" not in codes(evidence(curves))
+
+
 def test_overfitting_every_training_image_memorised_without_augmentation():
     """2,000 images, no augmentation, 50 epochs: the training images all right, the validation loss flat, 2.5 % missed."""
     curves = [(1.98, 0.49, 1.82, 0.74), (0.12, 0.97, 0.17, 0.955), *[(0.0, 1.0, 0.123, 0.975)] * 3]
