@@ -203,3 +203,14 @@ def test_doctor_on_a_healthy_run_and_an_unknown_one(cli, lab):
     res = cli("doctor", "fien")
     assert res.code != 0 and "did you mean fine" in error_line(res)
     assert "not a language" in error_line(cli("doctor", "fine", "--lang", "fr"))
+
+
+def test_lr_too_high_without_divergence():
+    """The fast net at adamw lr 0.4 (100x): finite losses, but even the training images end at 86 % right."""
+    curves = [(1.2, 0.62, 0.9, 0.75), (0.9, 0.78, 0.7, 0.82), (0.8, 0.84, 0.6, 0.86)]
+    found = diagnose(evidence(curves, model="fast", lr=0.4))
+    assert str(found[0].code) == "lr_too_high" and "100x" in found[0].evidence() and "lr=0.004" in found[0].suggestion()
+    assert "lr=0.004" in found[0].suggestion("zh") and "倍" in found[0].evidence("zh")
+    assert "lr_too_high" not in codes(evidence(curves, model="fast", lr=0.02))  # 5x: an underfitting run, not this rule
+    healthy_high = [(0.5, 0.95, 0.1, 0.98), (0.4, 0.97, 0.08, 0.985), (0.35, 0.98, 0.07, 0.99)]
+    assert "lr_too_high" not in codes(evidence(healthy_high, model="fast", lr=0.4))  # a high lr that trains well is fine

@@ -31,6 +31,7 @@ RISE_NATS = 0.5  # a loss this far above its own lowest value rose, it did not w
 BASE_BATCH = 128  # the batch size the recipes' learning rates were tuned for
 RECIPE_LR = {"adam": 0.004, "adamw": 0.004, "sgd": 0.1}  # the presets' peak lr per optimiser, at BASE_BATCH
 LOW_LR_FACTOR = 0.5  # lr per image under half the recipe's: the linear scaling rule was not applied
+HIGH_LR_FACTOR = 10.0  # lr per image 10x the recipe's or more: past what the recipes' models train at
 MIN_STEPS_PER_EPOCH = 50  # the onecycle warm-up and annealing each need room: under 50 steps an epoch...
 MIN_TOTAL_STEPS = 500  # ...and under 500 in all, the schedule is over before Adam has settled
 OVERFIT_RISE = 1.2  # validation loss 20 % above its lowest, with the best epoch 2 or more epochs back; or...
@@ -53,6 +54,7 @@ class Code(StrEnum):
     NOT_LEARNING = "not_learning"
     LABELS_MISMATCH = "labels_mismatch"
     LR_TOO_LOW = "lr_too_low"
+    LR_TOO_HIGH = "lr_too_high"
     OVERFITTING = "overfitting"
     UNDERFITTING = "underfitting"
     TOO_FEW_STEPS = "too_few_steps"
@@ -80,6 +82,10 @@ TEMPLATES: dict[str, dict[Code, tuple[str, str]]] = {
         Code.LR_TOO_LOW: (
             "validation loss {loss} after {epochs} epoch(s) (converged runs end under 0.35); lr {lr} for batch {batch} is {share} of the recipe's rate per image",
             "set lr={suggested} (linear scaling rule: lr x batch/128 from {base} at batch 128)",
+        ),
+        Code.LR_TOO_HIGH: (
+            "even the training images are only {train} right at the end, with lr {lr} at batch {batch}: {times}x the recipe's rate per image",
+            "set lr={suggested} (the recipe's {base} at batch 128, scaled to batch {batch}), or lower it step by step with digitlab lr-find",
         ),
         Code.OVERFITTING: (
             "validation loss {low} at epoch {best}, {last} at epoch {epoch}, while training accuracy reached {train} and validation accuracy stayed at {val}",
@@ -118,6 +124,10 @@ TEMPLATES: dict[str, dict[Code, tuple[str, str]]] = {
         Code.LR_TOO_LOW: (
             "{epochs} 轮后验证损失为 {loss}（收敛的训练低于 0.35）；批量 {batch} 下 lr {lr} 的每张图片学习率只有配方的 {share}",
             "设置 lr={suggested}（线性缩放规则：lr × 批量/128，批量 128 时为 {base}）",
+        ),
+        Code.LR_TOO_HIGH: (
+            "到最后连训练图片也只对了 {train}，批量 {batch} 下 lr 为 {lr}：每张图片的学习率是配方的 {times} 倍",
+            "设置 lr={suggested}（配方在批量 128 时为 {base}，按批量 {batch} 缩放），或用 digitlab lr-find 逐步调低",
         ),
         Code.OVERFITTING: (
             "验证损失第 {best} 轮为 {low}、第 {epoch} 轮为 {last}，而训练准确率达到 {train}，验证准确率停在 {val}",
@@ -274,6 +284,19 @@ def lr_too_low(ev: Evidence) -> Finding | None:
     return Finding(Code.LR_TOO_LOW, "problem", numbers | {"suggested": f"{base * cfg.batch_size / BASE_BATCH:.2g}", "base": base})
 
 
+def lr_too_high(ev: Evidence) -> Finding | None:
+    """A run that underfits (even its training images mostly wrong) with a learning rate per image 10x the recipe's or
+    more: the steps overshoot without the loss blowing up (BatchNorm keeps it finite), so nothing settles."""
+    cfg, e = ev.config, ev.last
+    base = RECIPE_LR[cfg.optimizer]
+    times = (cfg.lr / cfg.batch_size) / (base / BASE_BATCH)
+    limit = UNDERFIT_ACC if cfg.dataset == "mnist" else UNDERFIT_ACC - 0.1
+    if not (times >= HIGH_LR_FACTOR and e.train_acc < limit):
+        return None
+    numbers = {"train": _pct(e.train_acc), "lr": f"{cfg.lr:g}", "batch": cfg.batch_size, "times": f"{times:.0f}", "base": base}
+    return Finding(Code.LR_TOO_HIGH, "problem", numbers | {"suggested": f"{base * cfg.batch_size / BASE_BATCH:.2g}"})
+
+
 def overfitting(ev: Evidence) -> Finding | None:
     """Validation loss rising over the last epochs from its lowest while the train/validation gap grows; or, without
     augmentation, every training image memorised while the validation images are missed far more often."""
@@ -352,7 +375,7 @@ def more_epochs(ev: Evidence) -> Finding | None:
 # Most likely cause first: a rule earlier here explains more of what a later one also sees (a diverged run is also
 # not learning, a too-low lr also underfits, few steps also leave a run short of its accuracy).
 RULES: tuple[Callable[[Evidence], Finding | None], ...] = (
-    diverged, labels_mismatch, not_learning, lr_too_low, overfitting, too_few_steps, underfitting, top_heavy, more_epochs,
+    diverged, labels_mismatch, not_learning, lr_too_low, lr_too_high, overfitting, too_few_steps, underfitting, top_heavy, more_epochs,
 )  # fmt: skip
 
 
