@@ -21,7 +21,7 @@ from digitlab.config import TrainConfig, make_config
 from digitlab.data import load_digits
 from digitlab.doctor import Code, examine
 from digitlab.errors import RunFailed
-from digitlab.runner import run_training
+from digitlab.runner import resume_training, run_training
 from digitlab.store import RunStore
 from digitlab.zoo import load_recipe
 
@@ -122,9 +122,12 @@ def shuffled(cfg: TrainConfig, data_dir: str | None) -> object:
 def train_missing(configs: list[tuple[TrainConfig, bool]], runs_dir: Path, data_dir: str | None = None) -> None:
     """Train each (config, shuffle labels) whose run is not yet recorded in ``runs_dir`` (resumable)."""
     store = RunStore(runs_dir=runs_dir)
-    have = {r.name for r in store.list_runs() if r.status in ("completed", "early-stopped", "failed")}
+    status = {r.name: r.status for r in store.list_runs()}
     for cfg, shuffle in configs:
-        if cfg.name in have:
+        if status.get(cfg.name) in ("completed", "early-stopped", "failed"):
+            continue
+        if cfg.name in status:  # interrupted or killed (a stopped benchmark): continue it from its last.pt
+            resume_training(cfg.name, runs_dir=runs_dir, store=store, data_dir=data_dir)
             continue
         data = shuffled(cfg, data_dir) if shuffle else None
         try:
