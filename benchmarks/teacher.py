@@ -7,7 +7,7 @@ cases are read back, not trained again):
   * lrfind: lr-find's suggestion on the default config against the best lr (validation) of a 7-point grid trained with
     the same config and budget: within a factor of 3;
   * ablate: ``normalize`` and ``augment`` on the default config, 3 seeds (0-2), and a re-run with 5 fresh seeds
-    (100-104): the verdict's sign agrees;
+    (100-104): the verdict's sign agrees (+, - or none: an interval that includes zero has no sign);
   * stats: McNemar's exact p-value and the Wilson intervals equal scipy's on the same counts (also tests/test_stats.py);
   * zh: the share of parameters with a Chinese meaning (100 %; tests/test_config.py fails on a missing one).
 Usage: python benchmarks/teacher.py --lab DIR [--parts doctor,lrfind,ablate,stats,zh]
@@ -84,16 +84,26 @@ def part_lrfind(lab: Lab) -> tuple[list[list[Any]], dict[str, Any]]:
     }
 
 
+WORDS = {1: "better (clear)", -1: "worse (clear)", 0: "no clear difference"}
+
+
+def verdict_sign(e: R.Effect) -> int:
+    """+1 or -1 for a clear verdict, 0 when its 95 % interval includes zero (a verdict without a sign)."""
+    return (1 if e.diff_pp > 0 else -1) if e.clear else 0
+
+
 def part_ablate(lab: Lab) -> tuple[list[list[Any]], dict[str, Any]]:
     """normalize and augment: 3 seeds, then 5 fresh seeds; the verdicts' signs agree."""
     rows, out = [], {}
     for key in ("normalize", "augment"):
         (e3,) = lab.experiment(f"{key}-3", [f"{key}=true,false"], seeds=3)
         (e5,) = lab.experiment(f"{key}-5", [f"{key}=true,false"], seeds=5, first_seed=100)
-        agree = math.copysign(1, e3.diff_pp) == math.copysign(1, e5.diff_pp)
+        agree = verdict_sign(e3) == verdict_sign(e5)
+        raw = "same" if math.copysign(1, e3.diff_pp) == math.copysign(1, e5.diff_pp) else "opposite"
         rows.append([f"{key}: 3 seeds", R.verdict(e3), "", ""])
         rows.append([f"{key}: 5 fresh seeds", R.verdict(e5), "", ""])
-        rows.append([f"{key}: sign of the verdict", "agrees" if agree else "differs", "agrees", "met" if agree else "missed"])
+        words = f"{WORDS[verdict_sign(e3)]} / {WORDS[verdict_sign(e5)]} (the mean differences alone: {raw} sign)"
+        rows.append([f"{key}: sign of the verdict (3 / 5 seeds)", words, "agrees", "met" if agree else "missed"])
         out[key] = {"three": vars(e3), "five": vars(e5), "agree": agree}
     return rows, out
 
