@@ -28,7 +28,7 @@ from .errors import ConfigError, DigitlabError, RunError
 from .models.registry import check_model_args
 from .runner import run_training
 from .store import RunStore
-from .tune_storage import STUDY_NAME, load_study, quiet_optuna, study_names
+from .tune_storage import STUDY_NAME, claimed_hash, load_study, quiet_optuna, study_names
 
 KIND = "ablate"
 NOT_FACTORS = ("name", "seed", *MACHINE_KEYS)  # seeds come from --seeds; machine keys change speed, not results
@@ -172,12 +172,8 @@ def open_experiment(
         raise RunError(f"The run database already has runs named {name}-t...; choose another --experiment name.")
     with quiet_optuna():
         study = optuna.create_study(study_name=name, storage=storage, direction="maximize", load_if_exists=True)
-    old = study.user_attrs.get("grid_hash")
-    if old is None:
-        study.set_user_attr("kind", KIND)
-        study.set_user_attr("grid", grid.to_json())
-        study.set_user_attr("grid_hash", grid.hash())
-    elif old != grid.hash():
+    old = claimed_hash(study, "grid", grid.to_json(), grid.hash(), KIND)
+    if old is not None:
         raise ConfigError(
             f"Experiment {name!r} was started with another grid (hash {old}, now {grid.hash()}); choose another --experiment "
             "name, or give only --experiment to continue it as it was."

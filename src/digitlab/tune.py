@@ -39,6 +39,7 @@ from .tune_space import OBJECTIVES, TYPES, Param, Space, load_space, parse_objec
 from .tune_storage import (  # noqa: F401  (the tuning API)
     STUDY_NAME,
     TOLERANCE,
+    claimed_hash,
     default_storage,
     load_study,
     open_storage,
@@ -136,11 +137,8 @@ def open_study(
 
 def _claim_space(study: optuna.Study, space: Space) -> None:
     """Record the space on a new study; refuse to mix a different space into an existing one."""
-    old = study.user_attrs.get("space_hash")
-    if old is None:
-        study.set_user_attr("space", space.to_json())
-        study.set_user_attr("space_hash", space.hash())
-    elif old != space.hash():
+    old = claimed_hash(study, "space", space.to_json(), space.hash())
+    if old is not None:
         raise ConfigError(
             f"Study {study.study_name!r} was started with a different search space (hash {old}, now {space.hash()}); "
             "choose another --study name or leave --space out to continue it as it was."

@@ -115,6 +115,18 @@ def stored_space(study: optuna.Study) -> Space:
     return Space(d["base"], params, d["objectives"])
 
 
+def claimed_hash(study: optuna.Study, key: str, value: dict[str, Any], digest: str, kind: str | None = None) -> str | None:
+    """Record ``value`` and its ``digest`` (and ``kind``) on a new study; on an existing one, the digest it was started
+    with when that differs from ``digest`` (the caller refuses to mix two setups), else None."""
+    old = study.user_attrs.get(f"{key}_hash")
+    if old is None:
+        if kind is not None:
+            study.set_user_attr("kind", kind)
+        study.set_user_attr(key, value)
+        study.set_user_attr(f"{key}_hash", digest)
+    return old if old is not None and old != digest else None
+
+
 @contextlib.contextmanager
 def quiet_optuna() -> Iterator[None]:
     """Optuna's own log lines (study created, trial finished or failed) silenced: the lab prints its own."""
