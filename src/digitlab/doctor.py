@@ -202,10 +202,10 @@ class Finding:
     numbers: dict[str, Any] = field(default_factory=dict)  # display strings and ints, the same in both languages
 
     def evidence(self, lang: str = "en") -> str:
-        return TEMPLATES[_lang(lang)][self.code][0].format(**self._numbers(lang))
+        return TEMPLATES[check_lang(lang)][self.code][0].format(**self._numbers(lang))
 
     def suggestion(self, lang: str = "en") -> str:
-        return TEMPLATES[_lang(lang)][self.code][1].format(**self._numbers(lang))
+        return TEMPLATES[check_lang(lang)][self.code][1].format(**self._numbers(lang))
 
     def _numbers(self, lang: str) -> dict[str, Any]:
         """The numbers, with ``what`` (a key of WORDS) put in words of ``lang``."""
@@ -215,9 +215,10 @@ class Finding:
         return {"code": str(self.code), "severity": self.severity, "evidence": self.evidence(lang), "suggestion": self.suggestion(lang)}
 
 
-def _lang(lang: str) -> str:
+def check_lang(lang: str) -> str:
+    """``lang`` if the doctor speaks it, else one sentence naming the languages it does."""
     if lang not in TEMPLATES:
-        raise RunError(f"The doctor speaks {' and '.join(LANGS)}, not {lang!r}.")
+        raise RunError(f"{lang!r} is not a language of the doctor; it speaks {' and '.join(LANGS)}.")
     return lang
 
 

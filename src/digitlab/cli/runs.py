@@ -228,10 +228,9 @@ def print_findings(run: str, lang: str = "en", brief: bool = False) -> None:
     one line each, under a run's summary after training."""
     from rich.markup import escape
 
-    from ..doctor import LANGS, NOTHING, SEVERITY_WORDS, examine
+    from ..doctor import NOTHING, SEVERITY_WORDS, check_lang, examine
 
-    if lang not in LANGS:
-        raise ConfigError(f"--lang {lang!r} is not a language of the doctor; use {' or '.join(LANGS)}.")
+    check_lang(lang)
     found = examine(Ctx.store(), run)
     if not found:
         console.print(f"doctor: {NOTHING[lang]}" if brief else NOTHING[lang])
