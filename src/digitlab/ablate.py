@@ -28,7 +28,7 @@ from .errors import ConfigError, DigitlabError, RunError
 from .models.registry import check_model_args
 from .runner import run_training
 from .store import RunStore
-from .tune_storage import STUDY_NAME, claimed_hash, load_study, quiet_optuna, study_names
+from .tune_storage import STUDY_NAME, claimed_hash, first_free, load_study, quiet_optuna, study_names
 
 KIND = "ablate"
 NOT_FACTORS = ("name", "seed", *MACHINE_KEYS)  # seeds come from --seeds; machine keys change speed, not results
@@ -165,7 +165,7 @@ def open_experiment(
         study = load_study(name, storage, KIND)
         return study, Grid.from_json(study.user_attrs["grid"])
     taken = study_names(storage, None)
-    name = name or next(n for n in (f"ablate-{i}" for i in range(1, 10_000)) if n not in taken)
+    name = name or first_free("ablate", taken)
     if name in taken and name not in study_names(storage, KIND):
         raise ConfigError(f"{name!r} names a tuning study or structure search in this storage; choose another --experiment name.")
     if name not in taken and store.has_run(f"{name}-t0"):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def numbered(name: str, suffix: str = "") -> Iterator[str]:
+    """``name``, ``name-2``, ``name-3``, ... (each with ``suffix``): the names to try, in order, for one never overwritten."""
+    yield f"{name}{suffix}"
+    for i in itertools.count(2):
+        yield f"{name}-{i}{suffix}"
 
 
 @contextmanager

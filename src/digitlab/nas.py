@@ -33,7 +33,7 @@ from .records import AfterRun
 from .runner import run_training
 from .store import RunStore
 from .timing import p50_ms
-from .tune_storage import STUDY_NAME, quiet_optuna, study_names
+from .tune_storage import STUDY_NAME, first_free, quiet_optuna, study_names
 
 log = logging.getLogger("digitlab")
 
@@ -50,7 +50,7 @@ def open_search(
     if name is None:
         if space is None:
             raise ConfigError("Give --space to start a search, or --search NAME to continue one.")
-        name = next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in taken)
+        name = first_free(prefix, taken)
     if name in taken:
         study = load_search(name, storage)
         _check_same(study, space, controller)

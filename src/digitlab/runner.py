@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import hashlib
 import io
+import itertools
 import json
 import logging
 import shutil
@@ -31,7 +32,7 @@ from .config import GenConfig, TrainConfig, make_config
 from .data import DigitData, load_digits
 from .errors import ConfigError, DigitlabError, RunError, RunFailed
 from .evidence import git_commit, host, versions
-from .fsio import write_atomic
+from .fsio import numbered, write_atomic
 from .inference import evaluate, layout
 from .models.grow import parse_grow
 from .models.registry import check_model_args
@@ -55,8 +56,7 @@ def new_run_dir(root: Path, name: str | None, model: str) -> RunFolder:
             except FileExistsError:
                 raise RunError(f"Run {name!r} already exists in {root}; choose another name or leave name empty for a fresh one.") from None
             return RunFolder(root / name)
-        for i in range(1, 100_000):
-            cand = root / (model if i == 1 else f"{model}-{i}")
+        for cand in (root / n for n in itertools.islice(numbered(model), 99_999)):
             try:
                 cand.mkdir()  # atomic: two processes never get the same folder
                 return RunFolder(cand)

@@ -16,6 +16,7 @@ workers into failures. Selection uses validation accuracy only, never test.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 import warnings
@@ -30,6 +31,7 @@ import yaml
 from .config import MACHINE_KEYS, make_config
 from .data import DigitData, data_for
 from .errors import ConfigError, DigitlabError, RunError
+from .fsio import numbered
 from .models import count_params
 from .records import AfterRun
 from .runner import run_training
@@ -41,6 +43,7 @@ from .tune_storage import (  # noqa: F401  (the tuning API)
     TOLERANCE,
     claimed_hash,
     default_storage,
+    first_free,
     load_study,
     open_storage,
     quiet_optuna,
@@ -109,7 +112,7 @@ def open_study(
     if name is None:
         if space is None:
             raise ConfigError("Give --space to start a study, or --study NAME to continue one.")
-        name = next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in names)
+        name = first_free(prefix, names)
     if store.has_run(f"{name}-t0") and name not in study_names(storage):
         raise RunError(
             f"The run database already has runs of a study named {name!r} (from another study storage); choose another --study name."
@@ -342,7 +345,7 @@ def final_run(
     t = chosen_trial(study, pick)
     name = next(
         n
-        for n in (f"{study.study_name}-final" + (f"-{i}" if i > 1 else "") for i in range(1, 1000))
+        for n in itertools.islice(numbered(f"{study.study_name}-final"), 999)
         if not (Path(runs_dir) / n).exists() and not store.has_run(n)
     )
     cfg = make_config({**trial_config(t), "name": name})

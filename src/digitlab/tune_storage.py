@@ -71,6 +71,11 @@ def open_storage(
     raise AssertionError("unreachable")
 
 
+def first_free(prefix: str, taken: set[str] | list[str]) -> str:
+    """``<prefix>-1``, or the first ``<prefix>-N`` not in ``taken``: a new study, search or experiment's default name."""
+    return next(f"{prefix}-{i}" for i in range(1, 10_000) if f"{prefix}-{i}" not in taken)
+
+
 def study_names(storage: optuna.storages.BaseStorage, kind: str | None = "tune") -> list[str]:
     """Names of the studies of ``kind``: ``tune`` (tuning studies carry no kind), ``nas`` (structure searches), None: all."""
     summaries = optuna.study.get_all_study_summaries(storage, include_best_trial=False)

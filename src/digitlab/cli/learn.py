@@ -142,8 +142,6 @@ def lr_find_cmd(
 
 def _fresh(path: Path) -> Path:
     """``path``, or ``name-2.png``, ``name-3.png``, ... when it exists: an earlier curve is never overwritten."""
-    n = 2
-    found = path
-    while found.exists():
-        found, n = path.with_name(f"{path.stem}-{n}{path.suffix}"), n + 1
-    return found
+    from ..fsio import numbered
+
+    return next(p for n in numbered(path.stem, path.suffix) if not (p := path.with_name(n)).exists())

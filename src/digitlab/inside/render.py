@@ -8,6 +8,7 @@ red > 0, blue < 0, scaled by the largest magnitude; Grad-CAM's heat in orange ov
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import RunError
-from ..fsio import write_atomic
+from ..fsio import numbered, write_atomic
 from .probe import Inside
 
 ZOOM = 8  # file pictures: each pixel of a 28x28 map becomes 8x8
@@ -117,9 +118,8 @@ def summary(inside: Inside) -> dict[str, Any]:
 
 def free_folder(stem: str, parent: Path = Path(".")) -> Path:
     """``parent/inside-<stem>``, or ``-2``, ``-3``, ... after it: the first name not taken (nothing is overwritten)."""
-    for n in range(1, 1000):
-        path = parent / (f"inside-{stem}" if n == 1 else f"inside-{stem}-{n}")
-        if not path.exists():
+    for name in itertools.islice(numbered(f"inside-{stem}"), 999):
+        if not (path := parent / name).exists():
             return path
     raise RunError(f"{parent / f'inside-{stem}'} and 998 numbered folders after it exist; give a folder with --out.")
 
